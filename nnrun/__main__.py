@@ -1,0 +1,5 @@
+"""``python -m nnrun``."""
+
+from nnrun.cli import main
+
+main()

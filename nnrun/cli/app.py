@@ -1,0 +1,35 @@
+"""The typer application: one thin module per command, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from nnrun import __version__
+
+app = typer.Typer(
+    name="nnrun",
+    help="Deep-learning experiments as YAML files, on a NumPy engine that follows Keras.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nnrun {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Deep-learning experiments as YAML files, on a NumPy engine that follows Keras."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
