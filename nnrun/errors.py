@@ -27,11 +27,41 @@ class NotBuiltError(NnrunError, RuntimeError):
     """An operation needs a model or layer that has not been built (or compiled) yet."""
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def closest(value: str, choices: Iterable[str]) -> str | None:
+    """The choice nearest to ``value`` (case-insensitive), if it is near enough to be a typo."""
+    best, best_key = None, None
+    for choice in choices:
+        d = edit_distance(value.lower(), choice.lower())
+        key = (d, -difflib.SequenceMatcher(None, value.lower(), choice.lower()).ratio())
+        if best_key is None or key < best_key:
+            best, best_key = choice, key
+    if best is None or best_key is None:
+        return None
+    limit = max(2, len(value) // 3)
+    if best_key[0] <= limit:
+        return best
+    # a long prefix or an embedded name ("binary" for "binary_crossentropy") still deserves a hint
+    close = difflib.get_close_matches(value.lower(), [c.lower() for c in choices], n=1, cutoff=0.75)
+    return next((c for c in choices if close and c.lower() == close[0]), None)
+
+
 def did_you_mean(value: object, choices: Iterable[str]) -> str:
     """Return `` Did you mean 'x'?`` for the closest choice, or an empty string."""
     if not isinstance(value, str):
         return ""
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" Did you mean '{lowered[close[0]]}'?" if close else ""
+    match = closest(value, list(choices))
+    return f" Did you mean '{match}'?" if match else ""

@@ -19,7 +19,7 @@ def to_numeric(array: Any, name: str) -> np.ndarray:
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
         raise DataError(
             f"{name} must be numeric. Received an array of dtype {a.dtype}"
-            + (f" (for example {a.flat[0]!r})" if a.size else "")
+            + (f" (for example {a.flat[0].item()!r})" if a.size and hasattr(a.flat[0], "item") else "")
         )
     if a.ndim == 0:
         raise DataError(f"{name} must have a batch dimension. Received a scalar: {a!r}")

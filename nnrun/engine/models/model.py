@@ -119,8 +119,11 @@ class Model(Trainer):
         return vals[self._out_slot]
 
     def _run_backward(self, dy: np.ndarray) -> None:
+        # Layers upstream of every trainable weight need no backward pass at all.
         if self._chain is not None:
             for layer, need in reversed(self._chain):
+                if dy is None:
+                    return
                 dy = layer.backward(dy, need)
             return
         grads: list[Any] = [None] * self._n_slots
@@ -128,6 +131,8 @@ class Model(Trainer):
         for layer, ins, out, need in reversed(self._steps):
             g = grads[out]
             grads[out] = None
+            if g is None:
+                continue
             dxs = layer.backward(g, need)
             if not need:
                 continue

@@ -97,7 +97,8 @@ def print_summary(
     total = trainable + non_trainable + opt_count
 
     if print_fn is not None:
-        console = rich.console.Console(highlight=False, force_terminal=False, color_system=None)
+        width = max(line_length, shutil.get_terminal_size().columns)
+        console = rich.console.Console(highlight=False, force_terminal=False, color_system=None, width=width)
         console.begin_capture()
     else:
         console = rich.console.Console(highlight=False)
