@@ -170,3 +170,26 @@ def test_labels_of_shape_n_and_n1_give_identical_results():
     h1 = small_model().fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
     h2 = small_model().fit(x, y.ravel(), epochs=2, batch_size=4, shuffle=False, verbose=0)
     assert h1.history == h2.history
+
+
+def test_same_seed_gives_identical_histories_and_weights_with_dropout_and_shuffling():
+    from nnrun.layers import BatchNormalization, Dropout
+    from nnrun.utils import set_random_seed
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int64")
+
+    def run(seed):
+        set_random_seed(seed)
+        model = Sequential([Input(shape=(5,)), Dense(16, activation="relu", kernel_initializer="he_normal"),
+                            BatchNormalization(), Dropout(0.3), Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=8, epochs=3, validation_split=0.25, verbose=0, seed=seed)
+        return history.history, model.get_weights()
+
+    (h1, w1), (h2, w2), (h3, _) = run(1), run(1), run(2)
+    assert h1 == h2
+    for a, b in zip(w1, w2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert h1 != h3

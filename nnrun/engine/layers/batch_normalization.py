@@ -84,13 +84,20 @@ class BatchNormalization(Layer):
             self._xhat *= rstd
             self._rstd = rstd
         else:
-            self._inv = inv
+            self._inv, self._x2 = inv, x2
         return y.reshape(x.shape)
 
     def backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
         dy2 = dy.reshape(-1, dy.shape[-1])
         if not self._training:
-            # inference mode (a frozen layer inside fit): y = x·inv + shift, nothing to train
+            # inference mode: y = γ·x̂ + β with x̂ from the moving statistics, a constant here
+            if self.trainable:
+                if self.beta is not None:
+                    self.beta.grad[...] = dy2.sum(axis=0)
+                if self.gamma is not None:
+                    rstd = 1.0 / np.sqrt(self.moving_variance.value + self.epsilon)
+                    xhat = (self._x2 - self.moving_mean.value) * rstd
+                    self.gamma.grad[...] = np.einsum("ij,ij->j", dy2, xhat)
             return (dy2 * self._inv).reshape(dy.shape) if need_dx else None
         xhat = self._xhat
         sum_dy = dy2.sum(axis=0)

@@ -31,7 +31,7 @@ class Dropout(Layer):
             return x
         keep = 1.0 - self.rate
         u = self._buffer(("u", x.shape), x.shape)
-        self._rng.random(out=u)
+        self._rng.random(dtype=u.dtype, out=u)
         mask = self._buffer(("mask", x.shape), x.shape)
         # mask holds 1/keep where kept and 0 where dropped, so y = x * mask and dx = dy * mask.
         np.greater_equal(u, self.rate, out=mask, casting="unsafe")
