@@ -116,6 +116,23 @@ def reduce_values(values: np.ndarray, reduction: str | None, sample_weight: Any 
     return total / divisor if divisor != 0 else values.dtype.type(0)
 
 
+def _mean_last(e: np.ndarray) -> np.ndarray:
+    """mean over the last axis (sum, then divide, as Keras's ops.mean), without np.mean's overhead."""
+    c = e.shape[-1]
+    if c == 1:
+        return e.reshape(e.shape[:-1])
+    out = np.add.reduce(e, axis=-1)
+    out /= c
+    return out
+
+
+def _clip_probs(p: np.ndarray) -> np.ndarray:
+    """clip(p, ε, 1 − ε) into a new array (ε = 1e-7; 1 − ε rounds to 0.99999988 in float32)."""
+    eps = epsilon()
+    q = np.maximum(p, eps)
+    return np.minimum(q, 1.0 - eps, out=q)
+
+
 def _check_bool(cls: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidArgumentError(f"{cls} {name} must be True or False. Received: {name}={value!r}")
@@ -160,12 +177,16 @@ class BinaryCrossentropy(Loss):
             # −y·log σ(z) − (1−y)·log σ(−z), with log σ(z) = −logaddexp(0, −z)
             e = y * np.logaddexp(0, -p) + (1.0 - y) * np.logaddexp(0, p)
         else:
-            eps = epsilon()
-            q = np.clip(p, eps, 1.0 - eps)
-            e = y * np.log(q)
-            e += (1.0 - y) * np.log(1.0 - q)
+            # −(y·log q + (1−y)·log(1−q)), in Keras's order of operations
+            q = _clip_probs(p)
+            e = np.log(q)
+            e *= y
+            np.subtract(1.0, q, out=q)
+            np.log(q, out=q)
+            q *= 1.0 - y
+            e += q
             np.negative(e, out=e)
-        return e.mean(axis=-1)
+        return _mean_last(e)
 
     def grad(self, y, p, scale):
         y = self._smooth(y)
@@ -173,7 +194,7 @@ class BinaryCrossentropy(Loss):
         if self.from_logits:
             return (_sigmoid(p) - y) * (scale / c)
         eps = epsilon()
-        q = np.clip(p, eps, 1.0 - eps)
+        q = _clip_probs(p)
         g = (q - y) / (q * (1.0 - q))
         g *= (p >= eps) & (p <= 1.0 - eps)
         return g * (scale / c)
@@ -239,10 +260,11 @@ class CategoricalCrossentropy(Loss):
     def call(self, y, p):
         y = self._smooth(y)
         if self.from_logits:
-            return -(y * _log_softmax(p)).sum(axis=-1)
-        eps = epsilon()
-        q = np.clip(p / p.sum(axis=-1, keepdims=True), eps, 1.0 - eps)
-        return -(y * np.log(q)).sum(axis=-1)
+            return np.negative(np.add.reduce(y * _log_softmax(p), axis=-1))
+        q = _clip_probs(p / np.add.reduce(p, axis=-1, keepdims=True))
+        np.log(q, out=q)
+        q *= y
+        return np.negative(np.add.reduce(q, axis=-1))
 
     def grad(self, y, p, scale):
         y = self._smooth(y)
@@ -251,7 +273,7 @@ class CategoricalCrossentropy(Loss):
         eps = epsilon()
         s = p.sum(axis=-1, keepdims=True)
         r = p / s
-        q = np.clip(r, eps, 1.0 - eps)
+        q = _clip_probs(r)
         gq = -y / q * ((r >= eps) & (r <= 1.0 - eps))
         # through the renormalisation r = p / Σp
         g = (gq - (gq * r).sum(axis=-1, keepdims=True)) / s
@@ -302,9 +324,8 @@ class SparseCategoricalCrossentropy(Loss):
         rows = np.arange(p.shape[0])
         if self.from_logits:
             return -_log_softmax(p)[rows, y]
-        eps = epsilon()
-        py = p[rows, y] / p.sum(axis=-1)
-        return -np.log(np.clip(py, eps, 1.0 - eps))
+        q = _clip_probs(p[rows, y] / np.add.reduce(p, axis=-1))
+        return np.negative(np.log(q, out=q), out=q)
 
     def grad(self, y, p, scale):
         rows = np.arange(p.shape[0])
@@ -345,7 +366,8 @@ class MeanSquaredError(Loss):
         super().__init__(reduction, name)
 
     def call(self, y, p):
-        return np.square(y - p).mean(axis=-1)
+        d = y - p
+        return _mean_last(np.square(d, out=d))
 
     def grad(self, y, p, scale):
         g = p - y
@@ -361,7 +383,8 @@ class MeanAbsoluteError(Loss):
         super().__init__(reduction, name)
 
     def call(self, y, p):
-        return np.abs(y - p).mean(axis=-1)
+        d = y - p
+        return _mean_last(np.abs(d, out=d))
 
     def grad(self, y, p, scale):
         return np.sign(p - y) * (scale / p.shape[-1])
@@ -383,7 +406,7 @@ class Huber(Loss):
         e = p - y
         a = np.abs(e)
         d = self.delta
-        return np.where(a <= d, 0.5 * np.square(e), d * a - 0.5 * d * d).mean(axis=-1)
+        return _mean_last(np.where(a <= d, 0.5 * np.square(e), d * a - 0.5 * d * d))
 
     def grad(self, y, p, scale):
         e = p - y

@@ -39,14 +39,18 @@ class Metric:
         raise NotImplementedError
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        v = self.values(y_true, y_pred)
         if sample_weight is not None:
+            v = self.values(y_true, y_pred)
             w = np.asarray(sample_weight, self.dtype).reshape(v.shape)
-            self.total += (v * w).sum(dtype=self.dtype)
-            self.count += w.sum(dtype=self.dtype)
+            self.total += np.add.reduce(v * w, dtype=self.dtype)
+            self.count += np.add.reduce(w, dtype=self.dtype)
         else:
-            self.total += v.sum(dtype=self.dtype)
-            self.count += self.dtype.type(v.shape[0])
+            self.total += self.batch_total(y_true, y_pred)
+            self.count += self.dtype.type(len(y_pred))
+
+    def batch_total(self, y_true: np.ndarray, y_pred: np.ndarray) -> Any:
+        """Σ of the per-sample values of a batch (subclasses may compute it faster)."""
+        return np.add.reduce(self.values(y_true, y_pred), dtype=self.dtype)
 
     def result(self) -> Any:
         return self.total / self.count if self.count else self.dtype.type(0)
@@ -89,6 +93,11 @@ class BinaryAccuracy(Metric):
         hit = y_true == (y_pred > self.threshold)
         return hit.mean(axis=-1, dtype=self.dtype) if hit.ndim > 1 else hit.astype(self.dtype)
 
+    def batch_total(self, y_true, y_pred):
+        if y_pred.ndim == 2 and y_pred.shape[1] == 1:  # one output: count the hits
+            return self.dtype.type(np.count_nonzero(y_true == (y_pred > self.threshold)))
+        return super().batch_total(y_true, y_pred)
+
 
 @METRICS.register("CategoricalAccuracy", "categorical_accuracy")
 class CategoricalAccuracy(Metric):
@@ -98,6 +107,9 @@ class CategoricalAccuracy(Metric):
 
     def values(self, y_true, y_pred):
         return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(self.dtype)
+
+    def batch_total(self, y_true, y_pred):
+        return self.dtype.type(np.count_nonzero(y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)))
 
 
 @METRICS.register("SparseCategoricalAccuracy", "sparse_categorical_accuracy")
@@ -110,6 +122,10 @@ class SparseCategoricalAccuracy(Metric):
     def values(self, y_true, y_pred):
         y = y_true.reshape(y_pred.shape[0]) if y_true.ndim > 1 else y_true
         return (y == y_pred.argmax(axis=-1)).astype(self.dtype)
+
+    def batch_total(self, y_true, y_pred):
+        y = y_true.reshape(y_pred.shape[0]) if y_true.ndim > 1 else y_true
+        return self.dtype.type(np.count_nonzero(y == y_pred.argmax(axis=-1)))
 
 
 @METRICS.register("MeanSquaredError", "mean_squared_error", "mse")

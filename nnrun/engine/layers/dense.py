@@ -35,6 +35,7 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
         # Set by the model when the loss computes dL/dz for this (output) layer directly.
         self.fused_activation_grad = False
+        self._forward_buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def build(self, input_shape: Shape) -> None:
         in_features = input_shape[-1]
@@ -45,34 +46,40 @@ class Dense(Layer):
         return (*input_shape[:-1], self.units)
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        # x: (batch, in) → z: (batch, units)
-        x2 = x.reshape(-1, x.shape[-1])
-        n = x2.shape[0]
-        act = self.activation
-        z = self._buffer(("z", n), (n, self.units))
-        np.matmul(x2, self.kernel.value, out=z)
+        if x.ndim != 2:  # (batch, ..., in): apply to the last axis
+            y = self.forward(x.reshape(-1, x.shape[-1]), training)
+            return y.reshape(*x.shape[:-1], self.units)
+        # x: (n, in) → z: (n, units) → y = activation(z)
+        n = x.shape[0]
+        bufs = self._forward_buffers.get(n)
+        if bufs is None:
+            bufs = self._forward_buffers[n] = self._make_buffers(n)
+        z, y = bufs
+        np.matmul(x, self.kernel.value, out=z)
         if self.bias is not None:
-            z += self.bias.value
-        if act.uses_input:
-            y = act.forward(z, self._buffer(("y", n), (n, self.units)))
-        else:
-            y = act.forward(z, z)
-        self._x, self._z, self._y = x2, z, y
-        return y.reshape(*x.shape[:-1], self.units)
+            np.add(z, self.bias.value, out=z)
+        self._x, self._z, self._y = x, z, self.activation.forward(z, y)
+        return self._y
+
+    def _make_buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._forward_buffers) > 8:
+            self._forward_buffers.clear()
+        z = np.empty((n, self.units), self.dtype)
+        # an activation whose derivative needs only its output is computed in place
+        return z, np.empty_like(z) if self.activation.uses_input else z
 
     def backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
-        dz = dy.reshape(self._y.shape)
-        if not self.fused_activation_grad:
-            dz = self.activation.backward(dz, self._z, self._y)
+        if dy.ndim != 2:
+            dx = self.backward(dy.reshape(-1, self.units), need_dx)
+            return None if dx is None else dx.reshape(*dy.shape[:-1], dx.shape[-1])
+        dz = dy if self.fused_activation_grad else self.activation.backward(dy, self._z, self._y)
         if self.trainable:
             np.matmul(self._x.T, dz, out=self.kernel.grad)
             if self.bias is not None:
-                np.sum(dz, axis=0, out=self.bias.grad)
+                np.add.reduce(dz, axis=0, out=self.bias.grad)
         if not need_dx:
             return None
-        n = dz.shape[0]
-        dx = np.matmul(dz, self.kernel.value.T, out=self._buffer(("dx", n), (n, self._x.shape[1])))
-        return dx.reshape(*dy.shape[:-1], self._x.shape[1])
+        return np.matmul(dz, self.kernel.value.T, out=self._buffer(dz.shape[0], self._x.shape))
 
     def get_config(self) -> dict[str, Any]:
         return {

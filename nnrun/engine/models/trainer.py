@@ -35,6 +35,11 @@ class _Targets:
     def __init__(self, loss: np.ndarray, metric: np.ndarray, raw_shape: tuple[int, ...]) -> None:
         self.loss, self.metric, self.raw_shape = loss, metric, raw_shape
 
+    def rows(self, start: int, stop: int | None = None) -> _Targets:
+        """The targets of rows [start, stop) (the same array serves both roles when it did before)."""
+        loss = self.loss[start:stop]
+        return _Targets(loss, loss if self.metric is self.loss else self.metric[start:stop], self.raw_shape)
+
 
 class Trainer:
     """The training half of ``Model``."""
@@ -221,9 +226,11 @@ class Trainer:
                     stacklevel=4,
                 )
         shape = (len(y), *n_out[1:])
-        y_loss = loss.prepare_targets(y, shape, dtype)  # type: ignore[union-attr]
+        y_loss = np.ascontiguousarray(loss.prepare_targets(y, shape, dtype))  # type: ignore[union-attr]
+        if not loss.sparse:  # type: ignore[union-attr]
+            return _Targets(y_loss, y_loss, y.shape)
         y_metric = losses_module.Loss.prepare_targets(loss, y, shape, dtype)  # type: ignore[arg-type]
-        return _Targets(np.ascontiguousarray(y_loss), np.ascontiguousarray(y_metric), y.shape)
+        return _Targets(y_loss, np.ascontiguousarray(y_metric), y.shape)
 
     def _build_metrics(self, raw_y_shape: tuple[int, ...], pred_shape: tuple[int, ...]) -> None:
         if self._metrics is None:
@@ -515,7 +522,8 @@ class _EpochLoop:
             else:
                 idx = order[start:end]
                 xb = [self._gather(i, a, idx) for i, a in enumerate(xs)]
-                yb, ymb = self._gather(-1, y_loss, idx), self._gather(-2, y_metric, idx)
+                yb = self._gather(-1, y_loss, idx)
+                ymb = yb if y_metric is y_loss else self._gather(-2, y_metric, idx)
                 swb = None if sw is None else sw[idx]
             p = forward(xb, True)
             if metrics is None:
@@ -524,7 +532,7 @@ class _EpochLoop:
             b = dtype(end - start)
             values = loss.call(yb, p)  # type: ignore[union-attr]
             if swb is None:
-                batch_loss = values.sum() / b
+                batch_loss = np.add.reduce(values) / b
                 scale = 1.0 / (end - start)
             else:
                 batch_loss = (values * swb).sum() / b
