@@ -21,7 +21,7 @@ class History(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch.append(epoch)
-        for key in sorted(logs or {}):
-            self.history.setdefault(key, []).append(logs[key])  # type: ignore[index]
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
         if self.model is not None:
             self.model.history = self

@@ -37,6 +37,8 @@ def summary_rows(model: Model) -> tuple[list[list[str]], bool]:
     by_layer = {id(layer): (ins, out) for layer, ins, out, _ in steps}
     for layer in model.layers:
         if isinstance(layer, InputLayer):
+            if not sequential_like:  # Keras lists a functional graph's inputs
+                rows.append([f"{layer.name} (InputLayer)", _shape((None, *layer.shape)), "0", "-"])
             continue
         if not layer.built:
             shape, params = "?", "0 (unbuilt)"
