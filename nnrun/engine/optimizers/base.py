@@ -67,7 +67,8 @@ class Optimizer:
             learning_rate = lr
         if learning_rate is None:
             learning_rate = self.default_learning_rate
-        self._lr = np.float32(_check_number(cls, "learning_rate", learning_rate, low=0.0, low_open=True))
+        self._lr_given = _check_number(cls, "learning_rate", learning_rate, low=0.0, low_open=True)
+        self._lr = np.float32(self._lr_given)
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise InvalidArgumentError(
                 f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can be set. Received: "
@@ -94,7 +95,8 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        self._lr = np.float32(_check_number(type(self).__name__, "learning_rate", value, low=0.0))
+        self._lr_given = _check_number(type(self).__name__, "learning_rate", value, low=0.0)
+        self._lr = np.float32(self._lr_given)
 
     lr = learning_rate  # Keras 2 spelling
 
@@ -234,7 +236,7 @@ class Optimizer:
         """The constructor arguments."""
         return {
             "name": self.name,
-            "learning_rate": float(self._lr),
+            "learning_rate": self._lr_given,
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "clipvalue": self.clipvalue,
