@@ -21,7 +21,7 @@ from nnrun.models import Model, Sequential
 FIXTURES = Path(__file__).parent / "golden" / "keras"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.json") if not p.stem.startswith("summary_"))
 SUMMARIES = sorted(p.stem for p in FIXTURES.glob("summary_*.json"))
-RTOL, ATOL = 1e-4, 1e-6
+RTOL, ATOL = 1e-5, 1e-6
 
 
 def load(case: str) -> dict:
