@@ -23,6 +23,50 @@ class DataError(NnrunError, ValueError):
     """Input arrays or data files are unusable: wrong shape, NaN, unreadable, missing."""
 
 
+class Problem:
+    """One problem in a config: the dotted key path, its YAML line (if known) and the message."""
+
+    __slots__ = ("line", "message", "path")
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path, self.message, self.line = path, message, line
+
+    def __str__(self) -> str:
+        where = self.path or "(top level)"
+        if self.line is not None:
+            where += f" (line {self.line})"
+        return f"{where}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"Problem({self.path!r}, {self.message!r}, line={self.line!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and (self.path, self.message, self.line) == (
+            other.path,
+            other.message,
+            other.line,
+        )
+
+    def __reduce__(self):
+        return (Problem, (self.path, self.message, self.line))
+
+
+class ConfigError(NnrunError, ValueError):
+    """A config (file, ``--set`` override or swept value) is invalid; every problem is listed at once."""
+
+    def __init__(self, problems: list[Problem] | str, source: str | None = None) -> None:
+        super().__init__(problems, source)
+        self.problems = [Problem("", problems)] if isinstance(problems, str) else list(problems)
+        self.source = source
+
+    def __str__(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        if len(self.problems) == 1:
+            return head + str(self.problems[0])
+        count = f"{len(self.problems)} problems"
+        return f"{head}{count}:\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
 class NotBuiltError(NnrunError, RuntimeError):
     """An operation needs a model or layer that has not been built (or compiled) yet."""
 

@@ -32,6 +32,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
         self._canonical: dict[str, str] = {}  # normalised name -> canonical name
         self._names: list[str] = []  # canonical names, in registration order
+        self._spellings: list[str] = []  # every spelling registered, as written
 
     def register(self, name: str, *aliases: str) -> Callable[[T], T]:
         """Decorator registering ``obj`` under ``name`` and its ``aliases``."""
@@ -45,6 +46,7 @@ class Registry(Generic[T]):
     def add(self, obj: T, name: str, *aliases: str) -> None:
         """Register ``obj`` under ``name`` (its canonical name) and ``aliases``."""
         for key in (name, *aliases):
+            self._spellings.append(key)
             norm = normalize_name(key)
             if self._canonical.get(norm, name) != name:
                 raise KeyError(f"{self.kind} name {key!r} is registered twice")
@@ -55,6 +57,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """The canonical names, in registration order."""
         return list(self._names)
+
+    def spellings(self) -> list[str]:
+        """Every name as registered (canonical names and aliases), for docs and JSON Schema enums."""
+        return list(self._spellings)
 
     def aliases(self) -> dict[str, str]:
         """Every accepted spelling (normalised) mapped to its canonical name."""
