@@ -30,6 +30,15 @@ def root(
     """Deep-learning experiments as YAML files, on a NumPy engine that follows Keras."""
 
 
+from nnrun.cli.check import check  # noqa: E402
+from nnrun.cli.schema import schema  # noqa: E402
+from nnrun.cli.train import train  # noqa: E402
+
+app.command("train")(train)
+app.command("check")(check)
+app.command("schema")(schema)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -142,7 +142,5 @@ def _copy_url(url: str, out: BinaryIO, timeout: float) -> str:
         raise DataError(f"Cannot download {url}: {type(exc).__name__}: {exc}.") from None
     if announced is not None and announced.isdigit() and received != int(announced):
         # http.client ends a short body quietly instead of raising IncompleteRead: say what happened.
-        raise DataError(
-            f"Cannot download {url}: the connection closed after {received} of {announced} bytes."
-        )
+        raise DataError(f"Cannot download {url}: the connection closed after {received} of {announced} bytes.")
     return digest.hexdigest()

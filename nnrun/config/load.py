@@ -1,0 +1,251 @@
+"""YAML → validated config, with key paths and line numbers in every error.
+
+``load_config(path, overrides)`` reads the file (duplicate keys are errors), applies ``--set KEY=VALUE``
+overrides (dotted paths, YAML-typed values), validates with the schema and raises one
+:class:`ConfigError` listing every problem, each with its key path, line, the value received, what was
+expected and a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from nnrun.config.schema import ExperimentConfig
+from nnrun.errors import ConfigError, Problem, closest
+
+Path_ = tuple[str | int, ...]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every key and item."""
+
+
+def _compose_with_lines(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
+    """The data, a map from key paths to 1-based line numbers, and duplicate-key problems."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError([Problem("", f"not valid YAML: {problem}", line)], source) from None
+    lines: dict[Path_, int] = {}
+    problems: list[Problem] = []
+
+    def walk(n: yaml.Node, path: Path_) -> None:
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in n.value:
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    problems.append(
+                        Problem(_dotted((*path, key)), f"duplicate key (first given on line {seen[key]})", line)
+                    )
+                seen[key] = line
+                lines[(*path, key)] = line
+                walk(value_node, (*path, key))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                walk(item, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    data = yaml.load(text, Loader=yaml.SafeLoader) if node is not None else None
+    return data, lines, problems
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def parse_override(text: str) -> tuple[list[str | int], Any]:
+    """``"train.optimizer.learning_rate=0.01"`` → (["train", "optimizer", "learning_rate"], 0.01)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError([Problem("", f"--set expects KEY=VALUE, e.g. train.epochs=5. Received: {text!r}")], "--set")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as e:
+        raise ConfigError([Problem(key, f"the value {raw!r} is not valid YAML: {e}")], "--set") from None
+    return [int(p) if p.isdigit() else p for p in key.split(".")], value
+
+
+def apply_override(data: dict[str, Any], path: list[str | int], value: Any) -> None:
+    """Set ``path`` in nested dicts/lists, creating mappings on the way."""
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        where = _dotted(tuple(path[: i + 1]))
+        if isinstance(node, list):
+            if not isinstance(part, int) or not -len(node) <= part < len(node):
+                raise ConfigError(
+                    [Problem(where, f"no list item {part!r} here (the list has {len(node)} items)")], "--set"
+                )
+        elif isinstance(node, dict):
+            if isinstance(part, int):
+                part = str(part)
+            if not last and not isinstance(node.get(part), (dict, list)):
+                node[part] = {} if node.get(part) is None else node[part]
+                if not isinstance(node[part], (dict, list)):
+                    raise ConfigError(
+                        [Problem(where, f"is {node[part]!r}, not a mapping, so it has no sub-keys")], "--set"
+                    )
+        else:
+            raise ConfigError([Problem(where, "cannot set a key inside a value that is not a mapping")], "--set")
+        if last:
+            node[part] = value
+        else:
+            node = node[part]
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    text: str | None = None,
+) -> ExperimentConfig:
+    """Read, override and validate a config file (or ``text``); a ConfigError lists every problem."""
+    source = str(path) if path is not None else "<config>"
+    if text is None:
+        if path is None:
+            raise ConfigError([Problem("", "no config file given")])
+        p = Path(path)
+        if not p.is_file():
+            what = "is a folder, not a file" if p.is_dir() else "does not exist"
+            raise ConfigError([Problem("", f"the config file {what}: {p}")], source)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError([Problem("", f"cannot read the config file: {e}")], source) from None
+    data, lines, problems = _compose_with_lines(text, source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    f"the config must be a mapping of keys (name, data, model, train). "
+                    f"Received: a {type(data).__name__}",
+                    1,
+                )
+            ],
+            source,
+        )
+    overridden: set[Path_] = set()
+    for item in overrides or []:
+        key_path, value = parse_override(item)
+        apply_override(data, key_path, value)
+        overridden.add(tuple(key_path))
+    config = validate_config(data, source, lines, overridden, problems)
+    config._source, config._lines = source, lines
+    return config
+
+
+def validate_config(
+    data: dict[str, Any],
+    source: str = "<config>",
+    lines: dict[Path_, int] | None = None,
+    overridden: set[Path_] | None = None,
+    problems: list[Problem] | None = None,
+) -> ExperimentConfig:
+    """Validate a plain dict; errors carry key paths and (when known) YAML lines."""
+    problems = list(problems or [])
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as e:
+        problems.extend(_problems(e, lines or {}, overridden or set()))
+        config = None
+    if problems:
+        raise ConfigError(problems, source)
+    return config  # type: ignore[return-value]
+
+
+def _problems(error: ValidationError, lines: dict[Path_, int], overridden: set[Path_]) -> list[Problem]:
+    out = []
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        # discriminated-union tags repeat the layer type; drop function-validator markers
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        ctx = err.get("ctx") or {}
+        if err["type"] == "nnrun" and ctx.get("key"):
+            loc = (*loc, *ctx["key"].split("."))
+        loc = _user_path(loc)
+        message = _message(err, loc)
+        line = _line_for(loc, lines)
+        path = _dotted(loc)
+        if any(loc[: len(o)] == o or o[: len(loc)] == loc for o in overridden):
+            message += " (from --set)"
+        out.append(Problem(path, message, line))
+    return out
+
+
+def _user_path(loc: Path_) -> Path_:
+    """Drop the layer-type tag pydantic adds: ('model', 'layers', 0, 'dense', 'dense', 'units')."""
+    out = list(loc)
+    for i in range(len(out) - 3):
+        if out[i] == "layers" and isinstance(out[i + 1], int) and out[i + 2] == out[i + 3]:
+            del out[i + 2]
+            break
+    return tuple(out)
+
+
+def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
+    """The line of the deepest known key on the path (an unknown key's own line when it exists)."""
+    for n in range(len(loc), 0, -1):
+        for candidate in (tuple(loc[:n]), _with_aliases(tuple(loc[:n]))):
+            if candidate in lines:
+                return lines[candidate]
+    return None
+
+
+def _with_aliases(path: Path_) -> Path_:
+    return tuple("lr" if p == "learning_rate" else p for p in path)
+
+
+def _message(err: dict[str, Any], loc: Path_) -> str:
+    kind, msg, value = err["type"], err["msg"], err.get("input")
+    if kind in ("nnrun", "unknown_name"):
+        return msg
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        match = closest(str(loc[-1]), allowed) if allowed else None
+        hint = f" Did you mean '{match}'?" if match else ""
+        listing = f" Expected one of: {', '.join(allowed)}." if allowed else ""
+        return f"unknown key.{listing}{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
+    return f"{msg}. Received: {value!r}"
+
+
+def _allowed_keys(loc: Path_) -> list[str]:
+    """The keys the schema allows in the mapping at ``loc``."""
+    candidates: list[type[BaseModel]] = [ExperimentConfig]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        candidates = [m for c in candidates if (f := c.model_fields.get(str(part))) for m in _models(f.annotation)]
+        if not candidates:
+            return []
+    keys: list[str] = []
+    for model in candidates:
+        keys += [k for k in model.model_fields if k not in keys]
+    return keys
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models inside an annotation, through Optional, list, Annotated and unions."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
+
+
+__all__ = ["apply_override", "load_config", "parse_override", "validate_config"]

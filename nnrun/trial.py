@@ -1,0 +1,209 @@
+"""``run_trial``: one experiment, from a prepared config to a result. Writes nothing, prints nothing.
+
+A trial can run in the CLI's process, a process pool or a Ray worker: it takes a picklable
+:class:`~nnrun.config.build.Experiment` and returns a picklable :class:`TrialResult`. Progress goes to an
+optional observer; a ``should_stop`` callable (e.g. set by Ctrl-C) ends training after the current batch.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from nnrun import __version__
+from nnrun.config.build import Experiment, build_callbacks, build_compile_arguments, build_model, seeds
+from nnrun.engine.callbacks import Callback, EarlyStopping
+
+STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
+
+
+class TrainingObserver(Protocol):
+    """What a display needs to follow training (all methods optional in practice)."""
+
+    def on_model(self, summary: str) -> None: ...
+    def on_train_begin(self, epochs: int, steps: int) -> None: ...
+    def on_epoch_begin(self, epoch: int) -> None: ...
+    def on_batch_end(self, step: int, logs: dict[str, float]) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+
+
+@dataclass
+class TrialResult:
+    """Everything a run folder records, as plain data."""
+
+    status: str
+    stop_reason: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch_times: list[float] = field(default_factory=list)
+    learning_rates: list[float] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: str = ""
+    duration: float = 0.0
+    error: str | None = None
+    traceback: str | None = None
+
+
+class _Watch(Callback):
+    """Epoch times and learning rates, divergence, external stop requests, and the observer."""
+
+    def __init__(self, observer: TrainingObserver | None, should_stop: Callable[[], bool] | None) -> None:
+        super().__init__()
+        self.observer, self.should_stop = observer, should_stop
+        self.epoch_times: list[float] = []
+        self.learning_rates: list[float] = []
+        self.diverged: tuple[int, int, float] | None = None
+        self.interrupted_at: int | None = None
+        self.epoch = 0
+
+    def on_train_begin(self, logs=None):
+        if self.observer is not None:
+            self.observer.on_train_begin(self.params["epochs"], self.params["steps"])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._start = time.perf_counter()
+        self.learning_rates.append(float(self.model.optimizer.learning_rate))  # type: ignore[union-attr]
+        if self.observer is not None:
+            self.observer.on_epoch_begin(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.diverged = (self.epoch, batch, loss)
+            self.model.stop_training = True  # type: ignore[union-attr]
+        elif self.should_stop is not None and self.should_stop():
+            self.interrupted_at = self.epoch
+            self.model.stop_training = True  # type: ignore[union-attr]
+        if self.observer is not None:
+            self.observer.on_batch_end(batch, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_times.append(time.perf_counter() - self._start)
+        if self.observer is not None:
+            self.observer.on_epoch_end(epoch, logs or {})
+
+
+def run_trial(
+    experiment: Experiment,
+    observer: TrainingObserver | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrialResult:
+    """Build, train and evaluate the experiment's model; errors become a ``failed`` result."""
+    start = time.perf_counter()
+    config, data = experiment.config, experiment.dataset
+    try:
+        model = build_model(config, tuple(data.x_train.shape[1:]))
+        model.compile(**build_compile_arguments(config))
+        lines: list[str] = []
+        model.summary(line_length=88, print_fn=lines.append)
+        if observer is not None:
+            observer.on_model("".join(lines))
+        watch = _Watch(observer, should_stop)
+        user_callbacks = build_callbacks(config)
+        t = config.train
+        history = model.fit(
+            data.x_train,
+            data.y_train,
+            batch_size=t.batch_size,
+            epochs=t.epochs,
+            verbose=0,
+            validation_split=t.validation_split,
+            shuffle=t.shuffle,
+            callbacks=[*user_callbacks, watch],
+            seed=np.random.default_rng(seeds(config)[1]),
+        ).history
+        status, reason = _outcome(watch, user_callbacks, len(history.get("loss", [])), t.epochs)
+        test = None
+        if data.x_test is not None and status in ("completed", "interrupted"):
+            test = model.evaluate(
+                data.x_test, data.y_test, batch_size=max(t.batch_size, 256), verbose=0, return_dict=True
+            )
+        metrics = summarize(history, test, config, data, model.count_params())
+        metrics.update(status=status, stop_reason=reason, epochs_planned=t.epochs)
+        return TrialResult(
+            status=status,
+            stop_reason=reason,
+            history=history,
+            epoch_times=watch.epoch_times,
+            learning_rates=watch.learning_rates,
+            metrics=metrics,
+            weights={f"{i:04d}/{v.path}": v.numpy() for i, v in enumerate(model.weights)},
+            summary="".join(lines),
+            duration=time.perf_counter() - start,
+        )
+    except Exception as e:  # a trial never raises: the failure is its result
+        return TrialResult(
+            status="failed",
+            stop_reason=f"failed: {e}",
+            error=f"{type(e).__name__}: {e}",
+            traceback=traceback.format_exc(),
+            duration=time.perf_counter() - start,
+        )
+
+
+def _outcome(watch: _Watch, callbacks: list[Callback], epochs_run: int, epochs: int) -> tuple[str, str]:
+    if watch.diverged is not None:
+        epoch, batch, loss = watch.diverged
+        return "diverged", (
+            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; try a smaller "
+            "learning rate (train.optimizer.learning_rate)"
+        )
+    if watch.interrupted_at is not None:
+        return "interrupted", f"interrupted during epoch {watch.interrupted_at + 1} of {epochs}"
+    for cb in callbacks:
+        if isinstance(cb, EarlyStopping) and cb.stopped_epoch:
+            restored = " (best weights restored)" if cb.restore_best_weights and cb.best_weights is not None else ""
+            return "completed", (
+                f"early stopping after epoch {cb.stopped_epoch + 1}: {cb.monitor} stopped "
+                f"improving (best {cb.best:.4g} at epoch {cb.best_epoch + 1}){restored}"
+            )
+    return "completed", f"completed {epochs_run} of {epochs} epochs"
+
+
+def summarize(
+    history: dict[str, list[float]], test: dict[str, float] | None, config: Any, data: Any, n_params: int
+) -> dict[str, Any]:
+    """Final and best metrics, the test evaluation, and what produced them."""
+    final = {k: _finite(v[-1]) for k, v in history.items() if v}
+    best = {}
+    for key, values in history.items():
+        if key == "learning_rate":
+            continue
+        finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
+        if finite:
+            value, epoch = (min if _lower_is_better(key) else max)(finite)
+            best[key] = {"value": value, "epoch": epoch + 1}
+    n = len(data.x_train)
+    n_val = n - math.floor(n * (1.0 - config.train.validation_split)) if config.train.validation_split else 0
+    return {
+        "final": final,
+        "best": best,
+        "test": test,
+        "epochs_run": len(history.get("loss", [])),
+        "seed": config.seed,
+        "n_params": n_params,
+        "data": {
+            "source": data.source,
+            "train": n - n_val,
+            "validation": n_val,
+            "test": None if data.x_test is None else len(data.x_test),
+        },
+        "versions": {"nnrun": __version__, "numpy": np.__version__, "python": platform.python_version()},
+    }
+
+
+def _lower_is_better(key: str) -> bool:
+    base = key[4:] if key.startswith("val_") else key
+    return "loss" in base or base in ("mse", "mae", "mean_squared_error", "mean_absolute_error")
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
