@@ -28,7 +28,7 @@ RunsDirOpt = Annotated[
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
 
 
 def overrides(sets: list[str] | None, name: str | None = None, seed: int | None = None) -> list[str]:

@@ -93,7 +93,7 @@ def apply_override(data: dict[str, Any], path: list[str | int], value: Any) -> N
             if isinstance(part, int):
                 part = str(part)
             if not last and not isinstance(node.get(part), (dict, list)):
-                node[part] = {} if node.get(part) is None else node[part]
+                node[part] = _expand_short_form(part, node.get(part))
                 if not isinstance(node[part], (dict, list)):
                     raise ConfigError(
                         [Problem(where, f"is {node[part]!r}, not a mapping, so it has no sub-keys")], "--set"
@@ -104,6 +104,18 @@ def apply_override(data: dict[str, Any], path: list[str | int], value: Any) -> N
             node[part] = value
         else:
             node = node[part]
+
+
+# The key a short form stands for: `dense: 64` is `dense: {units: 64}`, `optimizer: adam` is `{name: adam}`.
+SHORT_FORMS = {"dense": "units", "dropout": "rate", "activation": "activation", "optimizer": "name", "loss": "name"}
+
+
+def _expand_short_form(key: str, value: Any) -> Any:
+    if value is None:
+        return {}
+    if key in SHORT_FORMS and not isinstance(value, (dict, list)):
+        return {SHORT_FORMS[key]: value}
+    return value
 
 
 def load_config(
@@ -180,9 +192,9 @@ def _problems(error: ValidationError, lines: dict[Path_, int], overridden: set[P
         loc = _user_path(loc)
         message = _message(err, loc)
         line = _line_for(loc, lines)
-        path = _dotted(loc)
         if any(loc[: len(o)] == o or o[: len(loc)] == loc for o in overridden):
-            message += " (from --set)"
+            message, line = message + " (from --set)", None
+        path = _dotted(loc)
         out.append(Problem(path, message, line))
     return out
 
@@ -217,6 +229,10 @@ def _message(err: dict[str, Any], loc: Path_) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         match = closest(str(loc[-1]), allowed) if allowed else None
+        if match is None:  # perhaps it belongs one level down: train.learning_rate → train.optimizer.learning_rate
+            nested = [f"{key}.{sub}" for key in allowed for sub in _allowed_keys((*loc[:-1], key))]
+            found = closest(str(loc[-1]), [n.split(".")[-1] for n in nested])
+            match = next((n for n in nested if n.endswith("." + found)), None) if found else None
         hint = f" Did you mean '{match}'?" if match else ""
         listing = f" Expected one of: {', '.join(allowed)}." if allowed else ""
         return f"unknown key.{listing}{hint}"

@@ -288,7 +288,7 @@ class Model(Trainer):
     def __call__(self, inputs: Any, training: bool | None = None) -> np.ndarray:
         """Run the model on arrays (inference unless ``training=True``) and return a new array."""
         xs = self._prepare_inputs(inputs, "inputs")
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             return self._run_forward(xs, bool(training)).copy()
 
     def __repr__(self) -> str:

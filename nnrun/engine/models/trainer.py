@@ -326,7 +326,7 @@ class Trainer:
         loop = _EpochLoop(self, xs, targets, sw, batch_size, rng, shuffle, cb_list)
         cb_list.on_train_begin()
         logs: dict[str, float] = {}
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             for epoch in range(initial_epoch, epochs):
                 cb_list.on_epoch_begin(epoch)
                 logs = loop.run_epoch()
@@ -382,7 +382,7 @@ class Trainer:
             sw = losses_module.prepare_sample_weight(sample_weight, len(targets.loss), xs[0].dtype)
         n = check_lengths({"x": xs[0], "y": targets.loss})
         start = time.perf_counter()
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             logs = self._evaluate_prepared(xs, targets, sw, batch_size)
         if verbose:
             steps_done = -(-n // batch_size)
@@ -439,7 +439,7 @@ class Trainer:
         xs = self._prepare_inputs(x)
         n = check_lengths({"x": xs[0], **{f"x[{i}]": a for i, a in enumerate(xs[1:], 1)}})
         out = np.empty((n, *self._output_tensor.shape[1:]), self._output_tensor.dtype)  # type: ignore[attr-defined]
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             for start in range(0, n, batch_size):
                 end = min(start + batch_size, n)
                 out[start:end] = self._run_forward([a[start:end] for a in xs], False)  # type: ignore[attr-defined]
@@ -462,7 +462,7 @@ class Trainer:
         )
         self._ensure_flat()
         loop = _EpochLoop(self, xs, targets, sw, len(targets.loss), None, False, None)
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             logs = loop.run_epoch()
         if return_dict:
             return logs
