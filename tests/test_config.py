@@ -365,3 +365,13 @@ def test_json_schema_is_committed_and_current():
 def test_example_configs_are_valid(path):
     experiment = prepare(load_config(path))
     assert experiment.config.train.epochs >= 1
+
+
+def test_readme_config_reference_matches_the_schema():
+    from nnrun.config.reference import markdown_reference, reference_rows
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- config-reference:start -->\n", 1)[1].split("<!-- config-reference:end -->", 1)[0]
+    assert block == markdown_reference(), "run: python tools/update_readme_reference.py"
+    keys = {row[1] for row in reference_rows()}
+    assert {"train.optimizer.learning_rate", "data.flatten", "dense.units", "train.callbacks.early_stopping.patience"} <= keys

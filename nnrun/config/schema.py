@@ -39,7 +39,7 @@ Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 class StrictModel(BaseModel):
     """Unknown keys are errors; values are not silently coerced from other types."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
 
 
 def nnrun_error(message: str, key: str | None = None) -> PydanticCustomError:
@@ -107,20 +107,30 @@ class HiddenDefaults(StrictModel):
     """Defaults for every Dense layer but the last (the output layer); any layer may override them."""
 
     activation: ActivationName = "relu"
+    """activation of the hidden Dense layers"""
     kernel_initializer: InitializerName = "glorot_uniform"
+    """initializer of their kernels"""
     bias_initializer: InitializerName = "zeros"
+    """initializer of their biases"""
     use_bias: bool = True
+    """whether they have a bias"""
 
 
 class DenseConfig(StrictModel):
     """``dense: 64`` or ``dense: {units: 64, activation: tanh, ...}``."""
 
     units: PositiveInt
+    """number of units (neurons)"""
     activation: ActivationName | None = None
+    """activation (hidden layers: model.hidden.activation; the output layer: linear)"""
     use_bias: bool | None = None
+    """add a bias vector (default: model.hidden.use_bias; output layer: true)"""
     kernel_initializer: InitializerName | None = None
+    """kernel initializer (default: model.hidden's; output layer: glorot_uniform)"""
     bias_initializer: InitializerName | None = None
+    """bias initializer (default: model.hidden's; output layer: zeros)"""
     name: str | None = None
+    """layer name (default: dense, dense_1, ...)"""
 
     @model_validator(mode="before")
     @classmethod
@@ -132,8 +142,11 @@ class DropoutConfig(StrictModel):
     """``dropout: 0.2`` or ``dropout: {rate: 0.2, seed: 1}``."""
 
     rate: Annotated[float, Field(ge=0.0, le=1.0)]
+    """fraction of the inputs dropped during training"""
     seed: NonNegativeInt | None = None
+    """seed of the dropout masks (default: derived from the experiment seed)"""
     name: str | None = None
+    """layer name"""
 
     @model_validator(mode="before")
     @classmethod
@@ -145,10 +158,15 @@ class BatchNormalizationConfig(StrictModel):
     """``batchnorm: {}`` (or ``batch_normalization``) with Keras's arguments."""
 
     momentum: Annotated[float, Field(ge=0.0, le=1.0)] = 0.99
+    """momentum of the moving mean and variance"""
     epsilon: Annotated[float, Field(gt=0.0)] = 1e-3
+    """added to the variance before the square root"""
     center: bool = True
+    """learn an offset (beta)"""
     scale: bool = True
+    """learn a scale (gamma)"""
     name: str | None = None
+    """layer name"""
 
     @model_validator(mode="before")
     @classmethod
@@ -160,7 +178,9 @@ class ActivationConfig(StrictModel):
     """``activation: relu`` as a layer of its own."""
 
     activation: ActivationName
+    """the activation function"""
     name: str | None = None
+    """layer name"""
 
     @model_validator(mode="before")
     @classmethod
@@ -172,6 +192,7 @@ class FlattenConfig(StrictModel):
     """``flatten`` (or ``flatten: {}``): images to vectors inside the model."""
 
     name: str | None = None
+    """layer name"""
 
     @model_validator(mode="before")
     @classmethod
@@ -251,8 +272,11 @@ class ModelConfig(StrictModel):
     """The layers, in order (the input shape comes from the data), and defaults for the hidden layers."""
 
     hidden: HiddenDefaults = HiddenDefaults()
+    """defaults for every Dense layer but the last"""
     layers: Annotated[list[LayerItem], Field(min_length=1)]
+    """the layers in order; the input shape comes from the data"""
     dtype: Literal["float32", "float64"] = "float32"
+    """float type of the weights and computations"""
 
     @model_validator(mode="after")
     def _has_dense_output(self) -> ModelConfig:
@@ -285,9 +309,13 @@ class LossConfig(StrictModel):
     """``loss: mse`` or ``loss: {name: binary_crossentropy, from_logits: true, label_smoothing: 0.1}``."""
 
     name: LossName
+    """loss function"""
     from_logits: bool | None = None
+    """the output is raw scores, not probabilities (cross-entropies)"""
     label_smoothing: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """smooth the targets towards uniform (binary and categorical cross-entropy)"""
     delta: Annotated[float, Field(gt=0.0)] | None = None
+    """where huber switches from quadratic to linear"""
 
     @model_validator(mode="before")
     @classmethod
@@ -317,20 +345,35 @@ class OptimizerConfig(StrictModel):
     """``optimizer: adam`` or ``optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.9}`` (``lr`` is accepted)."""
 
     name: OptimizerName
+    """optimizer: sgd, rmsprop, adagrad, adadelta, adam, adamax, nadam, adamw (any case)"""
     learning_rate: Annotated[float, Field(gt=0.0)] | None = None
+    """step size (alias lr); default per optimizer, as Keras (sgd 0.01, others 0.001)"""
     momentum: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """sgd, rmsprop: momentum"""
     nesterov: bool | None = None
+    """sgd: Nesterov momentum"""
     rho: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """rmsprop, adadelta: decay of the running averages"""
     centered: bool | None = None
+    """rmsprop: subtract the mean gradient"""
     epsilon: NonNegativeFloat | None = None
+    """numerical stability constant"""
     initial_accumulator_value: NonNegativeFloat | None = None
+    """adagrad: starting accumulator"""
     beta_1: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    """adam family: decay of the first moment"""
     beta_2: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    """adam family: decay of the second moment"""
     amsgrad: bool | None = None
+    """adam: use the AMSGrad variant"""
     weight_decay: NonNegativeFloat | None = None
+    """decoupled weight decay (adamw default 0.004)"""
     clipnorm: NonNegativeFloat | None = None
+    """clip each gradient to this norm"""
     clipvalue: NonNegativeFloat | None = None
+    """clip each gradient element to ±this value"""
     global_clipnorm: NonNegativeFloat | None = None
+    """clip all gradients together to this norm"""
 
     @model_validator(mode="before")
     @classmethod
@@ -383,31 +426,47 @@ class EarlyStoppingConfig(StrictModel):
     """Keras's EarlyStopping arguments."""
 
     monitor: str = "val_loss"
+    """the quantity watched: loss, a metric, or val_ + either"""
     min_delta: NonNegativeFloat = 0.0
+    """smallest change counted as an improvement"""
     patience: NonNegativeInt = 0
+    """epochs without improvement before stopping"""
     mode: Mode = "auto"
+    """min, max, or auto (from the monitored name)"""
     baseline: float | None = None
+    """a value the monitor must beat"""
     restore_best_weights: bool = False
+    """end with the weights of the best epoch"""
     start_from_epoch: NonNegativeInt = 0
+    """epochs to wait before watching"""
 
 
 class ReduceLROnPlateauConfig(StrictModel):
     """Keras's ReduceLROnPlateau arguments."""
 
     monitor: str = "val_loss"
+    """the quantity watched"""
     factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    """multiply the learning rate by this"""
     patience: NonNegativeInt = 10
+    """epochs without improvement before reducing"""
     mode: Mode = "auto"
+    """min, max, or auto"""
     min_delta: NonNegativeFloat = 1e-4
+    """smallest change counted as an improvement"""
     cooldown: NonNegativeInt = 0
+    """epochs to wait after a reduction"""
     min_lr: NonNegativeFloat = 0.0
+    """lower bound of the learning rate"""
 
 
 class CallbacksConfig(StrictModel):
     """Training callbacks (a NaN or infinite loss always stops the run as 'diverged')."""
 
     early_stopping: EarlyStoppingConfig | None = None
+    """stop when the monitored value stops improving"""
     reduce_lr_on_plateau: ReduceLROnPlateauConfig | None = None
+    """lower the learning rate on a plateau"""
 
 
 # -- training -------------------------------------------------------------------------------------------
@@ -417,15 +476,22 @@ class TrainConfig(StrictModel):
     """``compile`` and ``fit`` arguments (Keras's names and defaults)."""
 
     loss: LossConfig
+    """loss name, or a mapping with name and arguments"""
     optimizer: OptimizerConfig = OptimizerConfig(name="rmsprop")
+    """optimizer name, or a mapping with name and arguments"""
     metrics: list[MetricName] | None = Field(
         None, description="default: [accuracy] for classification data, [mae] for regression"
     )
     epochs: PositiveInt = 1
+    """passes over the training data"""
     batch_size: PositiveInt = 32
+    """samples per gradient step"""
     validation_split: Fraction = 0.0
+    """fraction of the training data held out for validation (the last rows, as Keras)"""
     shuffle: bool = True
+    """shuffle the training rows every epoch"""
     callbacks: CallbacksConfig = CallbacksConfig()
+    """early_stopping and reduce_lr_on_plateau"""
 
     @model_validator(mode="after")
     def _monitors_exist(self) -> TrainConfig:
@@ -456,11 +522,17 @@ class ExperimentConfig(StrictModel):
     """One experiment: name, seed, data, model, training."""
 
     name: Annotated[str, Field(min_length=1, max_length=100)] = "experiment"
+    """names the run folder and the plots"""
     description: str | None = None
+    """free text, kept with the run"""
     seed: NonNegativeInt = 0
+    """seeds the initial weights, dropout and shuffling"""
     data: DataConfig = DataConfig()
+    """the data set and its preparation"""
     model: ModelConfig
+    """the network"""
     train: TrainConfig
+    """compile and fit settings"""
     # where it was read from: the file and the line of every key (for errors found after validation)
     _source: str | None = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)

@@ -1,0 +1,133 @@
+"""The config reference (every key, its default, its allowed values), generated from the schema.
+
+README.md embeds ``markdown_reference()`` between markers; a test checks they are equal, so the
+documentation cannot drift from the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from nnrun.config.schema import (
+    ActivationConfig,
+    BatchNormalizationConfig,
+    DataConfig,
+    DenseConfig,
+    DropoutConfig,
+    EarlyStoppingConfig,
+    ExperimentConfig,
+    FlattenConfig,
+    HiddenDefaults,
+    LossConfig,
+    OptimizerConfig,
+    ReduceLROnPlateauConfig,
+    TrainConfig,
+)
+
+SECTIONS: list[tuple[str, type[BaseModel], str]] = [
+    ("(top level)", ExperimentConfig, ""),
+    ("data", DataConfig, "data."),
+    ("model.hidden", HiddenDefaults, "model.hidden."),
+    ("model.layers: dense", DenseConfig, "dense."),
+    ("model.layers: dropout", DropoutConfig, "dropout."),
+    ("model.layers: batchnorm / batch_normalization", BatchNormalizationConfig, "batch_normalization."),
+    ("model.layers: activation", ActivationConfig, "activation."),
+    ("model.layers: flatten", FlattenConfig, "flatten."),
+    ("train", TrainConfig, "train."),
+    ("train.loss", LossConfig, "train.loss."),
+    ("train.optimizer", OptimizerConfig, "train.optimizer."),
+    ("train.callbacks.early_stopping", EarlyStoppingConfig, "train.callbacks.early_stopping."),
+    ("train.callbacks.reduce_lr_on_plateau", ReduceLROnPlateauConfig, "train.callbacks.reduce_lr_on_plateau."),
+]
+
+def _default(field: FieldInfo) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "required"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "see below"
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"`{value}`"
+
+
+def _allowed(prop: dict[str, Any]) -> str:
+    """The allowed values of one JSON Schema property, in words."""
+    if "$ref" in prop:
+        return "mapping (see below)"
+    if "anyOf" in prop:
+        parts = [_allowed(p) for p in prop["anyOf"] if p.get("type") != "null"]
+        return " or ".join(dict.fromkeys(parts))
+    if "enum" in prop:
+        if len(prop["enum"]) > 6:  # a registry's names
+            return "a name (list below)"
+        return " / ".join(f"`{v}`" for v in prop["enum"])
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    kind = prop.get("type")
+    if kind == "array":
+        return f"list of {_allowed(prop.get('items', {}))}"
+    if kind == "boolean":
+        return "true / false"
+    if kind == "string":
+        return "text"
+    if kind in ("integer", "number"):
+        word = "integer" if kind == "integer" else "number"
+        bounds = [f"{sym} {prop[key]:g}" for key, sym in (("minimum", "≥"), ("exclusiveMinimum", ">"),
+                                                          ("maximum", "≤"), ("exclusiveMaximum", "<")) if key in prop]
+        return f"{word} {', '.join(bounds)}".strip()
+    return "any"
+
+
+def reference_rows() -> list[tuple[str, str, str, str, str]]:
+    """(section, key, default, allowed values, description) for every key of the schema."""
+    rows = []
+    for section, model, prefix in SECTIONS:
+        properties = model.model_json_schema()["properties"]
+        for name, field in model.model_fields.items():
+            allowed = _allowed(properties[name])
+            rows.append((section, prefix + name, _default(field), allowed, field.description or ""))
+    return rows
+
+
+def markdown_reference() -> str:
+    """The reference as Markdown tables, one per section."""
+    out: list[str] = []
+    current = None
+    for section, key, default, allowed, description in reference_rows():
+        if section != current:
+            if current is not None:
+                out.append("")
+            out += [f"**{section}**", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
+            current = section
+        out.append(f"| `{key}` | {default} | {allowed.replace('|', '/')} | {description.replace('|', '/')} |")
+    out += ["", "**Names** (any case; `_` and `-` are ignored)", ""]
+    for kind, names in name_lists().items():
+        out.append(f"- {kind}: " + ", ".join(f"`{n}`" for n in names))
+    return "\n".join(out) + "\n"
+
+
+def name_lists() -> dict[str, list[str]]:
+    """The accepted names of each kind, from the engine's registries."""
+    from nnrun.data import DATASET_NAMES
+    from nnrun.engine.activations import ACTIVATIONS
+    from nnrun.engine.initializers import INITIALIZERS
+    from nnrun.engine.losses import LOSSES
+    from nnrun.engine.metrics import METRICS
+    from nnrun.engine.naming import to_snake_case
+    from nnrun.engine.optimizers import OPTIMIZERS
+
+    return {
+        "data sets": list(DATASET_NAMES),
+        "activations": ACTIVATIONS.spellings(),
+        "initializers": [n if n[0].islower() else f"{n} / {to_snake_case(n)}" for n in INITIALIZERS.spellings()],
+        "losses": [n for n in LOSSES.spellings() if n[0].islower()],
+        "optimizers": [n.lower() for n in OPTIMIZERS.names()],
+        "metrics": ["accuracy", "acc", *[n for n in METRICS.spellings() if n[0].islower()]],
+    }
