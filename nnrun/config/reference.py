@@ -44,6 +44,7 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("train.callbacks.reduce_lr_on_plateau", ReduceLROnPlateauConfig, "train.callbacks.reduce_lr_on_plateau."),
 ]
 
+
 def _default(field: FieldInfo) -> str:
     if field.default is PydanticUndefined and field.default_factory is None:
         return "required"
@@ -79,8 +80,11 @@ def _allowed(prop: dict[str, Any]) -> str:
         return "text"
     if kind in ("integer", "number"):
         word = "integer" if kind == "integer" else "number"
-        bounds = [f"{sym} {prop[key]:g}" for key, sym in (("minimum", "≥"), ("exclusiveMinimum", ">"),
-                                                          ("maximum", "≤"), ("exclusiveMaximum", "<")) if key in prop]
+        bounds = [
+            f"{sym} {prop[key]:g}"
+            for key, sym in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<"))
+            if key in prop
+        ]
         return f"{word} {', '.join(bounds)}".strip()
     return "any"
 

@@ -73,6 +73,10 @@ class Loss:
         """dL/dz for p = fused_activation(z)."""
         raise NotImplementedError(f"{type(self).__name__} has no fused activation gradient")
 
+    def value_and_grad(self, y: np.ndarray, p: np.ndarray, scale: Any, fused: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample values and the gradient (w.r.t. the logits when ``fused``), for one training step."""
+        return self.call(y, p), (self.grad_logits if fused else self.grad)(y, p, scale)
+
     def get_config(self) -> dict[str, Any]:
         return {"reduction": self.reduction, "name": self.name}
 
@@ -126,11 +130,23 @@ def _mean_last(e: np.ndarray) -> np.ndarray:
     return out
 
 
+_BOUNDS: dict[Any, tuple[Any, Any]] = {}
+
+
+def _clip_bounds(dtype: Any) -> tuple[Any, Any]:
+    """(ε, 1 − ε) in ``dtype`` (1 − ε rounds to 0.99999988 in float32)."""
+    bounds = _BOUNDS.get(dtype)
+    if bounds is None:
+        eps = epsilon()
+        bounds = _BOUNDS[dtype] = (dtype.type(eps), dtype.type(1.0 - eps))
+    return bounds
+
+
 def _clip_probs(p: np.ndarray) -> np.ndarray:
-    """clip(p, ε, 1 − ε) into a new array (ε = 1e-7; 1 − ε rounds to 0.99999988 in float32)."""
-    eps = epsilon()
-    q = np.maximum(p, eps)
-    return np.minimum(q, 1.0 - eps, out=q)
+    """clip(p, ε, 1 − ε) into a new array."""
+    lo, hi = _clip_bounds(p.dtype)
+    q = np.maximum(p, lo)
+    return np.minimum(q, hi, out=q)
 
 
 def _check_bool(cls: str, name: str, value: Any) -> bool:
@@ -172,7 +188,8 @@ class BinaryCrossentropy(Loss):
         return y * (1.0 - ls) + 0.5 * ls if ls else y
 
     def call(self, y, p):
-        y = self._smooth(y)
+        if self.label_smoothing:
+            y = self._smooth(y)
         if self.from_logits:
             # −y·log σ(z) − (1−y)·log σ(−z), with log σ(z) = −logaddexp(0, −z)
             e = y * np.logaddexp(0, -p) + (1.0 - y) * np.logaddexp(0, p)
@@ -188,6 +205,25 @@ class BinaryCrossentropy(Loss):
             np.negative(e, out=e)
         return _mean_last(e)
 
+    def value_and_grad(self, y, p, scale, fused):
+        if not fused:
+            return super().value_and_grad(y, p, scale, fused)
+        # one pass for a sigmoid output: the clipped probabilities serve the value and the gradient mask
+        if self.label_smoothing:
+            y = self._smooth(y)
+        q = _clip_probs(p)
+        g = np.subtract(p, y)  # dL/dz = (p − y) where the clip lets it through
+        g *= np.equal(q, p)
+        g *= scale / p.shape[-1] if p.shape[-1] != 1 else scale
+        e = np.log(q)  # −(y·log q + (1−y)·log(1−q))
+        e *= y
+        np.subtract(1.0, q, out=q)
+        np.log(q, out=q)
+        q *= 1.0 - y
+        e += q
+        np.negative(e, out=e)
+        return _mean_last(e), g
+
     def grad(self, y, p, scale):
         y = self._smooth(y)
         c = p.shape[-1]
@@ -201,11 +237,12 @@ class BinaryCrossentropy(Loss):
 
     def grad_logits(self, y, p, scale):
         # d/dz of the clipped loss for p = σ(z): (p − y) where ε ≤ p ≤ 1−ε, else 0
-        y = self._smooth(y)
-        eps = epsilon()
+        if self.label_smoothing:
+            y = self._smooth(y)
+        lo, hi = _clip_bounds(p.dtype)
         g = p - y
-        g *= (p >= eps) & (p <= 1.0 - eps)
-        g *= scale / p.shape[-1]
+        g *= (p >= lo) & (p <= hi)
+        g *= scale / p.shape[-1] if p.shape[-1] != 1 else scale
         return g
 
     def get_config(self):

@@ -45,7 +45,7 @@ class Metric:
             self.total += np.add.reduce(v * w, dtype=self.dtype)
             self.count += np.add.reduce(w, dtype=self.dtype)
         else:
-            self.total += self.batch_total(y_true, y_pred)
+            self.total += self.dtype.type(self.batch_total(y_true, y_pred))
             self.count += self.dtype.type(len(y_pred))
 
     def batch_total(self, y_true: np.ndarray, y_pred: np.ndarray) -> Any:
@@ -95,7 +95,7 @@ class BinaryAccuracy(Metric):
 
     def batch_total(self, y_true, y_pred):
         if y_pred.ndim == 2 and y_pred.shape[1] == 1:  # one output: count the hits
-            return self.dtype.type(np.count_nonzero(y_true == (y_pred > self.threshold)))
+            return np.count_nonzero(np.equal(y_true, np.greater(y_pred, self.threshold)))
         return super().batch_total(y_true, y_pred)
 
 
@@ -109,7 +109,7 @@ class CategoricalAccuracy(Metric):
         return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(self.dtype)
 
     def batch_total(self, y_true, y_pred):
-        return self.dtype.type(np.count_nonzero(y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)))
+        return np.count_nonzero(y_true.argmax(axis=-1) == y_pred.argmax(axis=-1))
 
 
 @METRICS.register("SparseCategoricalAccuracy", "sparse_categorical_accuracy")
@@ -125,7 +125,7 @@ class SparseCategoricalAccuracy(Metric):
 
     def batch_total(self, y_true, y_pred):
         y = y_true.reshape(y_pred.shape[0]) if y_true.ndim > 1 else y_true
-        return self.dtype.type(np.count_nonzero(y == y_pred.argmax(axis=-1)))
+        return np.count_nonzero(y == y_pred.argmax(axis=-1))
 
 
 @METRICS.register("MeanSquaredError", "mean_squared_error", "mse")

@@ -49,37 +49,39 @@ class Dense(Layer):
         if x.ndim != 2:  # (batch, ..., in): apply to the last axis
             y = self.forward(x.reshape(-1, x.shape[-1]), training)
             return y.reshape(*x.shape[:-1], self.units)
-        # x: (n, in) → z: (n, units) → y = activation(z)
-        n = x.shape[0]
-        bufs = self._forward_buffers.get(n)
+        # x: (n, in) → z = x @ kernel + bias: (n, units) → y = activation(z)
+        bufs = self._forward_buffers.get(x.shape[0])
         if bufs is None:
-            bufs = self._forward_buffers[n] = self._make_buffers(n)
-        z, y = bufs
-        np.matmul(x, self.kernel.value, out=z)
+            bufs = self._make_buffers(x.shape[0])
+        z, y, _, _ = bufs
+        np.dot(x, self.kernel.value, out=z)
         if self.bias is not None:
             np.add(z, self.bias.value, out=z)
-        self._x, self._z, self._y = x, z, self.activation.forward(z, y)
-        return self._y
+        self._x, self._bufs = x, bufs
+        return self.activation.forward(z, y)
 
-    def _make_buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _make_buffers(self, n: int) -> tuple[np.ndarray, ...]:
+        """z, y, dx and a row of ones (for the bias gradient) for batches of n rows."""
         if len(self._forward_buffers) > 8:
             self._forward_buffers.clear()
         z = np.empty((n, self.units), self.dtype)
         # an activation whose derivative needs only its output is computed in place
-        return z, np.empty_like(z) if self.activation.uses_input else z
+        y = np.empty_like(z) if self.activation.uses_input else z
+        dx = np.empty((n, self.kernel.shape[0]), self.dtype)
+        bufs = self._forward_buffers[n] = (z, y, dx, np.ones(n, self.dtype))
+        return bufs
 
     def backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
         if dy.ndim != 2:
             dx = self.backward(dy.reshape(-1, self.units), need_dx)
             return None if dx is None else dx.reshape(*dy.shape[:-1], dx.shape[-1])
-        dz = dy if self.fused_activation_grad else self.activation.backward(dy, self._z, self._y)
+        z, y, dx, ones = self._bufs
+        dz = dy if self.fused_activation_grad else self.activation.backward(dy, z, y)
         if self.trainable:
-            np.matmul(self._x.T, dz, out=self.kernel.grad)
+            np.dot(self._x.T, dz, out=self.kernel.grad)
             if self.bias is not None:
-                np.add.reduce(dz, axis=0, out=self.bias.grad)
-        if not need_dx:
-            return None
-        return np.matmul(dz, self.kernel.value.T, out=self._buffer(dz.shape[0], self._x.shape))
+                np.dot(ones, dz, out=self.bias.grad)
+        return np.dot(dz, self.kernel.value.T, out=dx) if need_dx else None
 
     def get_config(self) -> dict[str, Any]:
         return {

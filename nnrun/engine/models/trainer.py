@@ -473,6 +473,10 @@ class Trainer:
 class _EpochLoop:
     """The inner loop of ``fit``: batches, steps, running means, batch callbacks."""
 
+    #: data up to this size is permuted once per epoch (then batches are slices); larger data is
+    #: gathered batch by batch, which keeps each batch hot in the cache for its matmuls
+    PERMUTE_WHOLE_BYTES = 64 * 2**20
+
     def __init__(
         self,
         model: Trainer,
@@ -489,60 +493,82 @@ class _EpochLoop:
         self.batch_size, self.rng, self.shuffle, self.callbacks = batch_size, rng, shuffle, callbacks
         self.dtype = xs[0].dtype.type
         self._bufs: dict[tuple[int, int], np.ndarray] = {}
+        arrays = [*xs, targets.loss, targets.metric]
+        self._permute_whole = sum(a.nbytes for a in arrays) <= self.PERMUTE_WHOLE_BYTES
 
     def _gather(self, key: int, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``a[idx]`` into a buffer reused for every call with the same key and length."""
         buf = self._bufs.get((key, len(idx)))
         if buf is None:
             buf = self._bufs[(key, len(idx))] = np.empty((len(idx), *a.shape[1:]), a.dtype)
         return np.take(a, idx, axis=0, out=buf)
 
+    def _batches(self):
+        """(x list, y for the loss, y for the metrics, sample weights) per batch, in this epoch's order."""
+        n, bs = self.n, self.batch_size
+        xs, y_loss, y_metric, sw = self.xs, self.targets.loss, self.targets.metric, self.sw
+        same = y_metric is y_loss
+        order = self.rng.permutation(n) if self.shuffle and self.rng is not None else None
+        if order is not None and self._permute_whole:
+            xs = [self._gather(i, a, order) for i, a in enumerate(xs)]
+            y_loss = self._gather(-1, y_loss, order)
+            y_metric = y_loss if same else self._gather(-2, y_metric, order)
+            sw = None if sw is None else sw[order]
+            order = None
+        for start in range(0, n, bs):
+            end = start + bs
+            if order is None:
+                yb = y_loss[start:end]
+                yield (
+                    [a[start:end] for a in xs],
+                    yb,
+                    yb if same else y_metric[start:end],
+                    None if sw is None else sw[start:end],
+                )
+            else:
+                idx = order[start:end]
+                yb = self._gather(-1, y_loss, idx)
+                yield (
+                    [self._gather(i, a, idx) for i, a in enumerate(xs)],
+                    yb,
+                    yb if same else self._gather(-2, y_metric, idx),
+                    None if sw is None else sw[idx],
+                )
+
     def run_epoch(self) -> dict[str, float]:
-        model, n, bs, dtype = self.model, self.n, self.batch_size, self.dtype
+        model, dtype = self.model, self.dtype
         loss, optimizer, fused = model.loss, model.optimizer, model._fused
-        forward, backward = model._run_forward, model._run_backward  # type: ignore[attr-defined]
-        grad_fn = loss.grad_logits if fused else loss.grad  # type: ignore[union-attr]
+        forward, backward, step_fn = model._run_forward, model._run_backward, optimizer.step  # type: ignore[union-attr,attr-defined]
+        value_and_grad = loss.value_and_grad  # type: ignore[union-attr]
+        reduce = np.add.reduce
         cbs = self.callbacks
         batch_begin = cbs.batch_begin if cbs else []
         batch_end = cbs.batch_end if cbs else []
-        order = self.rng.permutation(n) if self.shuffle and self.rng is not None else None
-        xs, y_loss, y_metric, sw = self.xs, self.targets.loss, self.targets.metric, self.sw
         metrics = model._metrics
-        if metrics is not None:
-            for m in metrics:
-                m.reset_state()
+        for m in metrics or []:
+            m.reset_state()
         total, count = dtype(0), dtype(0)
-        for step, start in enumerate(range(0, n, bs)):
+        for step, (xb, yb, ymb, swb) in enumerate(self._batches()):
             for cb in batch_begin:
                 cb.on_train_batch_begin(step)
-            end = min(start + bs, n)
-            if order is None:
-                xb = [a[start:end] for a in xs]
-                yb, ymb = y_loss[start:end], y_metric[start:end]
-                swb = None if sw is None else sw[start:end]
-            else:
-                idx = order[start:end]
-                xb = [self._gather(i, a, idx) for i, a in enumerate(xs)]
-                yb = self._gather(-1, y_loss, idx)
-                ymb = yb if y_metric is y_loss else self._gather(-2, y_metric, idx)
-                swb = None if sw is None else sw[idx]
             p = forward(xb, True)
             if metrics is None:
                 model._build_metrics(self.targets.raw_shape, p.shape)
                 metrics = model._metrics
-            b = dtype(end - start)
-            values = loss.call(yb, p)  # type: ignore[union-attr]
+            n = len(p)
+            b = dtype(n)
             if swb is None:
-                batch_loss = np.add.reduce(values) / b
-                scale = 1.0 / (end - start)
+                values, grad = value_and_grad(yb, p, 1.0 / n, fused)
+                batch_loss = reduce(values) / b
             else:
-                batch_loss = (values * swb).sum() / b
-                scale = (swb / b)[:, None]
+                values, grad = value_and_grad(yb, p, (swb / b)[:, None], fused)
+                batch_loss = reduce(values * swb) / b
             total += batch_loss * b
             count += b
             for m in metrics:  # type: ignore[union-attr]
                 m.update_state(ymb, p)
-            backward(grad_fn(yb, p, scale))
-            optimizer.step()  # type: ignore[union-attr]
+            backward(grad)
+            step_fn()
             if batch_end:
                 logs = {"loss": float(total / count), **{m.name: float(m.result()) for m in metrics}}  # type: ignore[union-attr]
                 for cb in batch_end:

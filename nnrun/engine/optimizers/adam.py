@@ -34,25 +34,33 @@ class Adam(Optimizer):
         if self.amsgrad:
             self.slots["velocity_hat"] = 0.0
 
+    def build_extra(self) -> None:
+        # per-weight scratch space and the constants, in the weights' dtype ((1 − β) formed in float64)
+        dtype = self._dtype
+        self._b1, self._b2 = dtype(self.beta_1), dtype(self.beta_2)
+        self._c1, self._c2, self._eps = dtype(1 - self.beta_1), dtype(1 - self.beta_2), dtype(self.epsilon)
+        self._one = dtype(1)
+        for group in self._groups:
+            group.slots["_tmp"], group.slots["_step"] = np.empty_like(group.w), np.empty_like(group.w)
+
     def prepare_step(self, t, lr, dtype):
-        b1t = dtype(self.beta_1) ** t
-        b2t = dtype(self.beta_2) ** t
-        self._alpha = lr * np.sqrt(dtype(1) - b2t) / (dtype(1) - b1t)
+        one = self._one
+        self._alpha = lr * np.sqrt(one - self._b2**t) / (one - self._b1**t)
 
     def update_step(self, g, w, lr, slots):
-        m, v = slots["momentum"], slots["velocity"]
-        tmp = g - m
-        tmp *= 1 - self.beta_1
+        m, v, tmp, step = slots["momentum"], slots["velocity"], slots["_tmp"], slots["_step"]
+        np.subtract(g, m, out=tmp)  # m ← m + (g − m)(1 − β1)
+        tmp *= self._c1
         m += tmp
-        np.square(g, out=tmp)
+        np.square(g, out=tmp)  # v ← v + (g² − v)(1 − β2)
         tmp -= v
-        tmp *= 1 - self.beta_2
+        tmp *= self._c2
         v += tmp
         if self.amsgrad:
             v = np.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        step = m * self._alpha
+        np.sqrt(v, out=tmp)  # w ← w − m·α / (sqrt(v) + ε)
+        tmp += self._eps
+        np.multiply(m, self._alpha, out=step)
         step /= tmp
         w -= step
 

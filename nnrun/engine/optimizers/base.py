@@ -113,6 +113,8 @@ class Optimizer:
         else:
             self._groups = [_Group(v.value, v.grad, self._make_slots(v.value)) for v in self._variables]
             self._flat_views = []
+        self._dtype = self._groups[0].w.dtype.type if self._groups else np.float32
+        self._clips = bool(self.clipnorm or self.clipvalue or self.global_clipnorm)
         self.build_extra()
         self.built = True
 
@@ -139,9 +141,10 @@ class Optimizer:
     def step(self) -> None:
         """Apply the gradients already in the variables' ``grad`` slots, then count the step."""
         groups = self._groups
-        dtype = groups[0].w.dtype.type
+        dtype = self._dtype
         lr = dtype(self._lr)
-        self._clip_gradients(dtype)
+        if self._clips:
+            self._clip_gradients(dtype)
         if self.weight_decay:
             self._apply_weight_decay(lr, dtype)
         self.prepare_step(dtype(self.iterations + 1), lr, dtype)
