@@ -104,8 +104,18 @@ class Relu(ActivationFunction):
 
     name = "relu"
 
+    def __init__(self) -> None:
+        self._zeros: dict[tuple, np.ndarray] = {}
+
     def forward(self, x, out):
-        return np.maximum(x, 0, out=out)
+        # NumPy's maximum against a zeros array of the same shape is several times faster than against 0
+        key = (x.shape, x.dtype)
+        zeros = self._zeros.get(key)
+        if zeros is None:
+            if len(self._zeros) > 16:
+                self._zeros.clear()
+            zeros = self._zeros[key] = np.zeros(x.shape, x.dtype)
+        return np.maximum(x, zeros, out=out)
 
     def backward(self, dy, x, y):
         dy *= y > 0

@@ -149,6 +149,19 @@ def _clip_probs(p: np.ndarray) -> np.ndarray:
     return np.minimum(q, hi, out=q)
 
 
+_ROWS: dict[int, np.ndarray] = {}
+
+
+def _rows(n: int) -> np.ndarray:
+    """``np.arange(n)``, cached (the row index of every batch)."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        if len(_ROWS) > 32:
+            _ROWS.clear()
+        rows = _ROWS[n] = np.arange(n)
+    return rows
+
+
 def _check_bool(cls: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidArgumentError(f"{cls} {name} must be True or False. Received: {name}={value!r}")
@@ -358,7 +371,7 @@ class SparseCategoricalCrossentropy(Loss):
         return y.astype(np.intp, copy=False)
 
     def call(self, y, p):
-        rows = np.arange(p.shape[0])
+        rows = _rows(p.shape[0])
         if self.from_logits:
             return -_log_softmax(p)[rows, y]
         q = _clip_probs(p[rows, y] / np.add.reduce(p, axis=-1))
@@ -375,15 +388,28 @@ class SparseCategoricalCrossentropy(Loss):
         return CategoricalCrossentropy.grad(self, onehot, p, scale)  # type: ignore[arg-type]
 
     def grad_logits(self, y, p, scale):
-        # p·m − onehot·m per row, m = 1 where ε ≤ p[y] ≤ 1−ε
-        eps = epsilon()
-        rows = np.arange(p.shape[0])
-        py = p[rows, y]
-        m = ((py >= eps) & (py <= 1.0 - eps)).astype(p.dtype)
-        g = p * m[:, None]
-        g[rows, y] -= m
-        g *= scale
-        return g
+        return self.value_and_grad(y, p, scale, fused=True)[1]
+
+    def value_and_grad(self, y, p, scale, fused):
+        if not fused:
+            return super().value_and_grad(y, p, scale, fused)
+        # value: −log q, q = clip(p[y] / Σp); gradient w.r.t. the logits of a softmax: (p − onehot)·m,
+        # m = 1 where the clip lets the gradient through (it is 0 for a saturated row)
+        rows = _rows(len(p))
+        r = p[rows, y]
+        r /= np.add.reduce(p, axis=-1)
+        q = _clip_probs(r)
+        m = np.equal(q, r)
+        values = np.negative(np.log(q, out=q), out=q)
+        if isinstance(scale, np.ndarray):
+            g = p * scale
+            g[rows, y] -= scale[:, 0]
+        else:
+            g = p * scale
+            g[rows, y] -= scale
+        if not m.all():
+            g[~m] = 0
+        return values, g
 
     def _smooth(self, y):
         return y

@@ -501,7 +501,7 @@ class _EpochLoop:
         buf = self._bufs.get((key, len(idx)))
         if buf is None:
             buf = self._bufs[(key, len(idx))] = np.empty((len(idx), *a.shape[1:]), a.dtype)
-        return np.take(a, idx, axis=0, out=buf)
+        return np.take(a, idx, axis=0, out=buf, mode="clip")  # "clip" skips the slow bounds-checked path
 
     def _batches(self):
         """(x list, y for the loss, y for the metrics, sample weights) per batch, in this epoch's order."""
