@@ -31,12 +31,18 @@ def root(
 
 
 from nnrun.cli.check import check  # noqa: E402
+from nnrun.cli.plot import plot  # noqa: E402
+from nnrun.cli.runs import runs  # noqa: E402
 from nnrun.cli.schema import schema  # noqa: E402
+from nnrun.cli.sweep import sweep  # noqa: E402
 from nnrun.cli.train import train  # noqa: E402
 
 app.command("train")(train)
 app.command("check")(check)
 app.command("schema")(schema)
+app.command("plot")(plot)
+app.command("runs")(runs)
+app.command("sweep")(sweep)
 
 
 def main() -> None:

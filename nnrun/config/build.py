@@ -50,18 +50,7 @@ def prepare(config: ExperimentConfig) -> Experiment:
         base = source.parent if source is not None and source.is_file() else Path.cwd()
         d = d.model_copy(update={"path": str((base / Path(d.path).expanduser()).resolve())})
         config = config.model_copy(update={"data": d})
-    raw = load_dataset(
-        d.dataset,
-        d.path,
-        label_column=d.label_column,
-        n_samples=d.n_samples,
-        noise=d.noise,
-        n_features=d.n_features,
-        n_classes=d.n_classes,
-        test_split=d.test_split,
-        limit=d.limit,
-        seed=d.seed,
-    )
+    raw = _load_dataset_cached(d)
     first = config.model.layers[0]
     flatten = d.flatten if d.flatten != "auto" else raw.x_train.ndim > 2 and not isinstance(first, FlattenItem)
     scale = d.scale if d.scale != "auto" else raw.x_train.dtype == np.uint8
@@ -86,6 +75,31 @@ def prepare(config: ExperimentConfig) -> Experiment:
             p.line = _line(config._lines, p.path)
         raise ConfigError(problems, config._source)
     return Experiment(resolved, dataset)
+
+
+_DATA_CACHE: dict[str, Dataset] = {}
+
+
+def _load_dataset_cached(d: Any) -> Dataset:
+    """The data set a data config describes, loaded once per process (sweeps prepare many trials)."""
+    key = d.model_dump_json(exclude={"flatten", "scale", "standardize", "one_hot"})
+    dataset = _DATA_CACHE.get(key)
+    if dataset is None:
+        if len(_DATA_CACHE) >= 4:
+            _DATA_CACHE.clear()
+        dataset = _DATA_CACHE[key] = load_dataset(
+            d.dataset,
+            d.path,
+            label_column=d.label_column,
+            n_samples=d.n_samples,
+            noise=d.noise,
+            n_features=d.n_features,
+            n_classes=d.n_classes,
+            test_split=d.test_split,
+            limit=d.limit,
+            seed=d.seed,
+        )
+    return dataset
 
 
 def _line(lines: dict, dotted: str) -> int | None:

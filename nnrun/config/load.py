@@ -118,12 +118,8 @@ def _expand_short_form(key: str, value: Any) -> Any:
     return value
 
 
-def load_config(
-    path: str | Path | None = None,
-    overrides: list[str] | None = None,
-    text: str | None = None,
-) -> ExperimentConfig:
-    """Read, override and validate a config file (or ``text``); a ConfigError lists every problem."""
+def load_raw(path: str | Path | None = None, text: str | None = None) -> tuple[dict[str, Any], dict[Path_, int], str]:
+    """The config file as a plain mapping, the line of every key, and its name for messages."""
     source = str(path) if path is not None else "<config>"
     if text is None:
         if path is None:
@@ -137,6 +133,8 @@ def load_config(
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError([Problem("", f"cannot read the config file: {e}")], source) from None
     data, lines, problems = _compose_with_lines(text, source)
+    if problems:
+        raise ConfigError(problems, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -144,19 +142,29 @@ def load_config(
             [
                 Problem(
                     "",
-                    f"the config must be a mapping of keys (name, data, model, train). "
+                    "the config must be a mapping of keys (name, data, model, train). "
                     f"Received: a {type(data).__name__}",
                     1,
                 )
             ],
             source,
         )
+    return data, lines, source
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    text: str | None = None,
+) -> ExperimentConfig:
+    """Read, override and validate a config file (or ``text``); a ConfigError lists every problem."""
+    data, lines, source = load_raw(path, text)
     overridden: set[Path_] = set()
     for item in overrides or []:
         key_path, value = parse_override(item)
         apply_override(data, key_path, value)
         overridden.add(tuple(key_path))
-    config = validate_config(data, source, lines, overridden, problems)
+    config = validate_config(data, source, lines, overridden)
     config._source, config._lines = source, lines
     return config
 

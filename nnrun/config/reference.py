@@ -27,6 +27,7 @@ from nnrun.config.schema import (
     ReduceLROnPlateauConfig,
     TrainConfig,
 )
+from nnrun.config.sweep import Distribution, SweepConfig
 
 SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("(top level)", ExperimentConfig, ""),
@@ -42,6 +43,8 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("train.optimizer", OptimizerConfig, "train.optimizer."),
     ("train.callbacks.early_stopping", EarlyStoppingConfig, "train.callbacks.early_stopping."),
     ("train.callbacks.reduce_lr_on_plateau", ReduceLROnPlateauConfig, "train.callbacks.reduce_lr_on_plateau."),
+    ("sweep (nnrun sweep)", SweepConfig, "sweep."),
+    ("sweep.parameters.<key> as a distribution (method: random)", Distribution, ""),
 ]
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from nnrun.config.names import ActivationName, InitializerName, LossName, MetricName, OptimizerName
+from nnrun.config.sweep import SweepConfig
 from nnrun.data import DATASET_NAMES
 from nnrun.engine import losses as engine_losses
 from nnrun.engine import optimizers as engine_optimizers
@@ -533,6 +534,8 @@ class ExperimentConfig(StrictModel):
     """the network"""
     train: TrainConfig
     """compile and fit settings"""
+    sweep: SweepConfig | None = None
+    """nnrun sweep: the keys to vary (ignored by nnrun train)"""
     # where it was read from: the file and the line of every key (for errors found after validation)
     _source: str | None = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)

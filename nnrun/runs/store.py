@@ -40,8 +40,8 @@ def default_runs_dir() -> Path:
 
 
 def slug(name: str) -> str:
-    """A name safe for a folder: letters, digits, ``-``, ``_`` and ``.``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+    """A name safe for a folder: letters, digits and ``- _ . = ,``."""
+    return re.sub(r"[^A-Za-z0-9._=,-]+", "-", name).strip("-.") or "run"
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], Any]) -> None:
@@ -126,12 +126,12 @@ class RunFolder:
             return None
 
 
-def create_run_folder(runs_dir: str | Path, name: str, when: float | None = None) -> RunFolder:
-    """A new, unique ``<runs_dir>/<date-time>-<name>`` folder (never an existing one)."""
+def create_run_folder(runs_dir: str | Path, name: str, when: float | None = None, prefix: str = "") -> RunFolder:
+    """A new, unique ``<runs_dir>/<prefix><date-time>-<name>`` folder (never an existing one)."""
     root = Path(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
-    base = f"{stamp}-{slug(name)}"
+    base = f"{prefix}{stamp}-{slug(name)}"
     for n in range(1, 10_000):
         path = root / (base if n == 1 else f"{base}-{n}")
         try:

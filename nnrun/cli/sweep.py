@@ -1,0 +1,92 @@
+"""``nnrun sweep CONFIG``: run a grid or random search over config keys, in parallel and resumably."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
+from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
+from nnrun.cli.sweep_display import SweepDisplay, ranked_table
+from nnrun.cli.train import StopOnCtrlC
+from nnrun.errors import InvalidArgumentError
+from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
+
+
+def sweep(
+    config: Annotated[
+        Path | None, typer.Argument(metavar="CONFIG", help="The experiment's YAML file.", show_default=False)
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="KEY=V1,V2,...",
+            help="Sweep a config key over values, e.g. --param "
+            "model.hidden.activation=sigmoid,tanh,relu. Repeatable; adds to the config's sweep section.",
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    runs_dir: RunsDirOpt = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="Parallel trials (default: the number of cores).")
+    ] = None,
+    executor: Annotated[str, typer.Option("--executor", help="process (a local pool) or serial.")] = "process",
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Resume this sweep folder: run its missing, failed and interrupted trials."),
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", help="Start a new sweep folder even if this sweep ran before.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the trials and stop.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the ranked table and paths.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run every trial of a sweep (a grid or random search over config keys) and rank them.
+
+    Re-running the same command resumes the sweep: finished trials are skipped."""
+    with cli_errors(debug):
+        if config is None and resume is None:
+            raise InvalidArgumentError("give a CONFIG file, or --resume SWEEP_FOLDER")
+        plan = plan_sweep(config, overrides(set_), param) if config is not None else plan_from_sweep_folder(resume)
+        stdout.print(f"{len(plan.trials)} trials, ranked by {plan.metric} ({plan.mode})", highlight=False)
+        if dry_run:
+            for t in plan.trials:
+                stdout.print(f"  {t.id}  {t.label}  seed {t.seed}", highlight=False, markup=False)
+            raise typer.Exit(EXIT_OK)
+        folder, _ = open_folder(plan, runs_dir_or_default(runs_dir), resume, new)
+        display = SweepDisplay(stdout, plan.trials, plan.metric, quiet)
+        try:
+            with StopOnCtrlC(display) as stopper:
+                outcome = run_sweep(
+                    plan,
+                    folder,
+                    make_executor(executor, workers),
+                    display,
+                    stopper.requested,
+                    log=lambda: "\n".join([*display.lines, ""]),
+                )
+        finally:
+            display.close()
+        stdout.print(
+            ranked_table(
+                rank(outcome.rows, plan.metric, plan.mode, list(plan.spec.parameters)),
+                list(plan.spec.parameters),
+                plan.metric,
+                plan.mode,
+            )
+        )
+        stdout.print(f"Summary: {outcome.folder / 'summary.csv'}", highlight=False, markup=False)
+        if outcome.figures:
+            stdout.print(f"Figures: {outcome.folder / 'figures'}", highlight=False, markup=False)
+        if outcome.interrupted:
+            report(
+                f"interrupted: {sum(r['status'] not in ('completed', 'diverged') for r in outcome.rows)} trials "
+                f"left; resume with: nnrun sweep --resume {outcome.folder}"
+            )
+            raise typer.Exit(EXIT_INTERRUPTED)
+        if outcome.failed or any(r["status"] == "failed" for r in outcome.rows):
+            report("some trials failed; see their error.txt, and re-run the command to retry them")
+            raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_OK)

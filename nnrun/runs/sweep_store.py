@@ -1,0 +1,196 @@
+"""Sweep folders: created, found again for resuming, locked while a sweep runs, written only here.
+
+``<runs>/sweep-<YYYYmmdd-HHMMSS>-<name>/`` holds ``sweep.yaml`` (the spec as resolved), ``manifest.json``
+(every trial: id, parameters, seed, status, folder), one run folder per trial under ``trials/``,
+``summary.csv`` / ``summary.json``, ``figures/``, ``status.json`` and ``log.txt``. Every file is
+written atomically and the manifest is rewritten after each trial, so a sweep killed at any moment
+can be resumed: finished trials are kept, a half-written trial folder is removed and run again.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from nnrun.errors import NnrunError
+from nnrun.runs.record import write_result
+from nnrun.runs.store import RunFolder, atomic_write, create_run_folder, now_iso, slug, to_json
+from nnrun.trial import TrialResult
+
+FINAL = ("completed", "diverged")  # outcomes a resumed sweep keeps; failed and interrupted trials run again
+
+
+class SweepBusyError(NnrunError):
+    """Another process is running this sweep."""
+
+
+class SweepFolder(RunFolder):
+    """A sweep's folder and its manifest."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.manifest: dict[str, Any] = {}
+        self._lock_file: Any = None
+
+    # -- locking: one process per sweep folder -------------------------------------------------------
+
+    def lock(self) -> None:
+        """Take the folder's lock, or raise SweepBusyError if another process holds it."""
+        handle = open(self.path / ".lock", "a+")  # noqa: SIM115 - kept open while the sweep runs
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SweepBusyError(f"the sweep in {self.path} is being run by another process") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_file = handle
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def is_locked(self) -> bool:
+        try:
+            with open(self.path / ".lock", "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        except BlockingIOError:
+            return True
+        return False
+
+    # -- manifest ----------------------------------------------------------------------------------
+
+    def read_manifest(self) -> dict[str, Any]:
+        self.manifest = json.loads((self.path / "manifest.json").read_text())
+        return self.manifest
+
+    def write_manifest(self) -> None:
+        self.write_json("manifest.json", self.manifest)
+
+    def trial(self, trial_id: str) -> dict[str, Any]:
+        return next(t for t in self.manifest["trials"] if t["id"] == trial_id)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Trials still to run: never run, failed, interrupted, or left half-written."""
+        return [t for t in self.manifest["trials"] if t["status"] not in FINAL]
+
+    # -- trials ------------------------------------------------------------------------------------
+
+    def trial_folder_name(self, entry: dict[str, Any]) -> str:
+        label = "-".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in entry["params"].items())
+        repeat = f"-r{entry['repeat']}" if self.manifest.get("repeats", 1) > 1 else ""
+        return slug(f"{entry['id']}-{label}{repeat}")[:120]
+
+    def record(self, trial_id: str, config: dict[str, Any], result: TrialResult, log: str | None = None) -> Path:
+        """Write a trial's run folder (status last), then mark it in the manifest."""
+        entry = self.trial(trial_id)
+        folder = RunFolder(self.path / "trials" / self.trial_folder_name(entry))
+        if folder.path.exists():
+            shutil.rmtree(folder.path)
+        folder.path.mkdir(parents=True)
+        folder.write_yaml("config.yaml", config)
+        write_result(folder, config.get("name", trial_id), result, log=log)
+        entry.update(
+            status=result.status,
+            reason=result.stop_reason,
+            folder=str(folder.path.relative_to(self.path)),
+            finished=now_iso(),
+        )
+        self.write_manifest()
+        return folder.path
+
+    def clean_partial(self) -> None:
+        """After a crash: remove temporary files and trial folders the manifest does not vouch for."""
+        for tmp in self.path.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        kept = {t["folder"] for t in self.manifest["trials"] if t["status"] in FINAL and t.get("folder")}
+        trials = self.path / "trials"
+        if trials.is_dir():
+            for child in trials.iterdir():
+                if child.is_dir() and str(child.relative_to(self.path)) not in kept:
+                    shutil.rmtree(child)
+
+    # -- summary -------------------------------------------------------------------------------------
+
+    def write_summary(self, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
+        """summary.json and summary.csv: one row per trial, in manifest order."""
+        json_path = self.write_json("summary.json", rows)
+        columns: list[str] = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in to_json(row).items()})
+        csv_path = self.write_text("summary.csv", buffer.getvalue())
+        return json_path, csv_path
+
+
+def sweep_folders(runs_dir: str | Path) -> list[SweepFolder]:
+    """Every sweep folder under ``runs_dir``, newest first."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    found = [
+        SweepFolder(p)
+        for p in root.iterdir()
+        if p.is_dir() and p.name.startswith("sweep-") and (p / "manifest.json").is_file()
+    ]
+    return sorted(found, key=lambda f: f.path.name, reverse=True)
+
+
+def find_resumable(runs_dir: str | Path, fingerprint: str) -> SweepFolder | None:
+    """The newest sweep folder for the same sweep (same fingerprint) that no process is running."""
+    for folder in sweep_folders(runs_dir):
+        try:
+            manifest = folder.read_manifest()
+        except (OSError, ValueError):
+            continue
+        if manifest.get("fingerprint") == fingerprint and not folder.is_locked():
+            return folder
+    return None
+
+
+def create_sweep_folder(runs_dir: str | Path, name: str, manifest: dict[str, Any], spec: dict[str, Any]) -> SweepFolder:
+    """A new, locked sweep folder with its spec and manifest written."""
+    folder = SweepFolder(create_run_folder(runs_dir, name, prefix="sweep-").path)
+    folder.lock()
+    folder.write_yaml("sweep.yaml", spec)
+    folder.manifest = manifest
+    folder.write_manifest()
+    folder.set_status("running", pid=os.getpid())
+    return folder
+
+
+def open_sweep_folder(path: str | Path) -> SweepFolder:
+    """An existing sweep folder, locked for resuming."""
+    folder = SweepFolder(Path(path))
+    if not (folder.path / "manifest.json").is_file():
+        raise NnrunError(f"{folder.path} is not a sweep folder (it has no manifest.json)")
+    folder.lock()
+    folder.read_manifest()
+    return folder
+
+
+__all__ = [
+    "FINAL",
+    "SweepBusyError",
+    "SweepFolder",
+    "atomic_write",
+    "create_sweep_folder",
+    "find_resumable",
+    "open_sweep_folder",
+    "sweep_folders",
+]

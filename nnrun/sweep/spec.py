@@ -1,0 +1,89 @@
+"""Sweep specifications: the ``sweep:`` section of a config and ``--param`` options, expanded into trials.
+
+A grid is the cartesian product of the listed values; a random search draws ``trials`` points from
+choices and uniform, log-uniform or integer ranges. ``repeats: k`` runs every point with the seeds
+``seed, seed + 1, ..., seed + k - 1``. Every trial's config is validated before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import yaml
+
+from nnrun.config.sweep import Distribution, SweepConfig
+from nnrun.errors import ConfigError, Problem
+
+
+def parse_param(text: str) -> tuple[str, list[Any]]:
+    """``--param model.hidden.activation=sigmoid,tanh,relu`` → (key, [values]) (each value YAML-typed)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not raw.strip():
+        raise ConfigError(
+            [Problem("", f"--param expects KEY=V1,V2,..., e.g. train.batch_size=32,128. Received: {text!r}")], "--param"
+        )
+    values = []
+    for item in raw.split(","):
+        try:
+            values.append(yaml.safe_load(item) if item.strip() else None)
+        except yaml.YAMLError as e:
+            raise ConfigError([Problem(key, f"the value {item!r} is not valid YAML: {e}")], "--param") from None
+    return key, values
+
+
+@dataclass(frozen=True)
+class TrialPoint:
+    """One trial: its id, the swept values, the repeat index and its seed."""
+
+    id: str
+    params: dict[str, Any]
+    repeat: int
+    seed: int
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``activation=relu, kernel_initializer=zeros`` (short keys)."""
+        return ", ".join(f"{short_key(k)}={v}" for k, v in self.params.items())
+
+
+def short_key(key: str) -> str:
+    """The last part of a dotted key (``model.hidden.activation`` → ``activation``)."""
+    return key.rsplit(".", 1)[-1]
+
+
+def expand(spec: SweepConfig, base_seed: int) -> list[TrialPoint]:
+    """Every trial of the sweep, in order: grid points (or random draws) × repeats."""
+    keys = list(spec.parameters)
+    if spec.method == "grid":
+        columns = [v.values if isinstance(v, Distribution) else v for v in spec.parameters.values()]
+        points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*columns)]
+    else:
+        rng = np.random.default_rng(spec.seed)
+        points = []
+        for _ in range(spec.trials or 0):
+            point = {}
+            for key, values in spec.parameters.items():
+                dist = (
+                    values if isinstance(values, Distribution) else Distribution(distribution="choice", values=values)
+                )
+                point[key] = dist.sample(rng)
+            points.append(point)
+    trials = []
+    for i, (point, repeat) in enumerate(itertools.product(points, range(spec.repeats)), 1):
+        seed = base_seed + repeat
+        overrides = [f"{k}={json.dumps(v)}" for k, v in point.items()] + [f"seed={seed}"]
+        trials.append(TrialPoint(f"{i:04d}", point, repeat, seed, overrides))
+    return trials
+
+
+def fingerprint(base: dict[str, Any], spec: SweepConfig) -> str:
+    """A short hash identifying the sweep (base config + spec), to find it again when resuming."""
+    blob = json.dumps({"base": base, "sweep": spec.model_dump(mode="json")}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
