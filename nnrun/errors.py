@@ -32,9 +32,9 @@ class Problem:
         self.path, self.message, self.line = path, message, line
 
     def __str__(self) -> str:
-        where = self.path or "(top level)"
-        if self.line is not None:
-            where += f" (line {self.line})"
+        if not self.path:
+            return f"line {self.line}: {self.message}" if self.line is not None else self.message
+        where = self.path if self.line is None else f"{self.path} (line {self.line})"
         return f"{where}: {self.message}"
 
     def __repr__(self) -> str:

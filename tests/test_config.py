@@ -189,7 +189,7 @@ def test_argument_errors(change, path, message):
 def test_yaml_problems_have_lines():
     with pytest.raises(ConfigError, match=r"train.loss \(line 8\): duplicate key \(first given on line 7\)"):
         config_from(MINIMAL + "  loss: mse\n")
-    with pytest.raises(ConfigError, match=r"\(line 3\): not valid YAML"):
+    with pytest.raises(ConfigError, match=r"<config>: line 3: not valid YAML: expected the node content"):
         config_from("model:\n  layers: [\n  - dense: 3\n")
     with pytest.raises(ConfigError, match=r"the config must be a mapping of keys \(name, data, model, train\)"):
         config_from("- just\n- a list\n")

@@ -58,7 +58,9 @@ def plan_from_sweep_folder(folder: str | Path) -> SweepPlan:
     try:
         recorded = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
-        raise ConfigError([Problem("", f"cannot read the sweep's spec {path}: {e}")], str(folder)) from None
+        raise ConfigError([Problem("", f"not a sweep folder: cannot read its sweep.yaml ({e})")], str(folder)) from None
+    if not (isinstance(recorded, dict) and isinstance(recorded.get("config"), dict) and "sweep" in recorded):
+        raise ConfigError([Problem("", f"not a sweep folder: {path} is not a sweep's record")], str(folder))
     data = {**recorded["config"], "sweep": recorded["sweep"]}
     return plan_from_mapping(data, {}, recorded.get("source") or str(path))
 

@@ -142,7 +142,7 @@ def run_sweep(
             failed += result.status == "failed"
             if observer is not None:
                 observer.on_trial_end(trial_id, result, _value(result.metrics, plan.metric))
-        interrupted = bool(folder.pending())
+        interrupted = any(t["status"] in ("pending", "interrupted") for t in folder.manifest["trials"])
         rows = summary_rows(folder)
         folder.write_summary(rows)
         figures = write_figures(folder, plan.metric)
