@@ -218,7 +218,7 @@ def rank(rows: list[dict[str, Any]], metric: str, mode: str, parameters: list[st
             {
                 **{p: group[0].get(p) for p in parameters},
                 "mean": statistics.fmean(values) if values else None,
-                "std": statistics.pstdev(values) if len(values) > 1 else None,
+                "std": statistics.stdev(values) if len(values) > 1 else None,
                 "n": len(values),
                 "trials": len(group),
                 "statuses": sorted({r["status"] for r in group}),

@@ -1,0 +1,125 @@
+"""``nnrun plot RUN_OR_SWEEP...``: redraw a run's plots, overlay several runs, or redraw a sweep's figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from matplotlib.figure import Figure
+
+from nnrun.cli.common import DebugOpt, stdout
+from nnrun.cli.errors import cli_errors
+from nnrun.errors import InvalidArgumentError
+from nnrun.report import history_figure, metric_names, overlay_figure, readable_name, save_figure
+from nnrun.report.sweep import file_safe, suggest, sweep_figures
+from nnrun.runs.catalog import RunRecord, SweepRecord, read_folder, run_labels
+from nnrun.runs.record import plot_names
+
+
+def plot(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN_OR_SWEEP...", help="Run folders, or one sweep folder.", show_default=False),
+    ],
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric", "-m", help="Draw this metric only (default: the loss and the primary metric, or val_loss)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="A .png, .svg or .pdf file, or a folder (default: the run's or sweep's own folder)."
+        ),
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Redraw one run's plots, overlay several runs on one figure (the legend names what differs), or redraw
+    a sweep's comparison figures. Prints the files written."""
+    with cli_errors(debug):
+        figures = plan_figures([read_folder(p) for p in paths], metric, out)
+        written = [save_figure(figure, path) for path, figure in figures.items()]
+    for path in written:
+        stdout.print(str(path), highlight=False, markup=False)
+
+
+def plan_figures(records: list[RunRecord | SweepRecord], metric: str | None, out: Path | None) -> dict[Path, Figure]:
+    """The figures to draw and where each goes."""
+    sweeps = [r for r in records if isinstance(r, SweepRecord)]
+    if sweeps and len(records) > 1:
+        raise InvalidArgumentError(
+            f"pass one sweep folder on its own, or run folders. Received {len(sweeps)} sweep(s) among "
+            f"{len(records)} folders: {', '.join(str(r.path) for r in sweeps)}"
+        )
+    if sweeps:
+        return _sweep_figures(sweeps[0], metric, out)
+    for record in records:
+        if not record.history.get("loss"):
+            raise InvalidArgumentError(f"{record.path} has no history to plot yet (status: {record.status}).")
+    if len(records) == 1:
+        return _run_figures(records[0], metric, out)
+    return _overlay_figures(records, metric, out)
+
+
+def _run_figures(record: RunRecord, metric: str | None, out: Path | None) -> dict[Path, Figure]:
+    names = dict(plot_names(record.history))
+    if metric is not None:
+        keys = [k for k in record.history if k != "epoch_time"]
+        _check_metric(metric, [*keys, *metric_names(record.history)], f"{record.path} has no such metric", shown=keys)
+        base = metric[4:] if metric.startswith("val_") and metric in keys else metric
+        names = {base: names.get(base, f"{file_safe(base)}.png")}
+    if out is not None and _is_file(out) and len(names) > 1:
+        raise InvalidArgumentError(
+            f"--out {out} is one file, but {record.path.name} has {len(names)} plots ({', '.join(names)}). "
+            "Pass --metric to draw one, or a folder to --out."
+        )
+    folder = out if out is not None else record.path
+    return {
+        (out if _is_file(folder) else folder / file): history_figure(
+            record.history, metric=m, title=f"{record.name} — {readable_name(m).lower()}"
+        )
+        for m, file in names.items()
+    }
+
+
+def _overlay_figures(records: list[RunRecord], metric: str | None, out: Path | None) -> dict[Path, Figure]:
+    common = [k for k in records[0].history if all(k in r.history for r in records)]
+    if metric is None:
+        metric = "val_loss" if "val_loss" in common else "loss"
+    _check_metric(metric, [k for k in common if k != "epoch_time"], f"not all of the {len(records)} runs have it")
+    labels = run_labels(records)
+    figure = overlay_figure([(label, r.history) for label, r in zip(labels, records)], metric=metric)
+    default = f"comparison-{file_safe(metric)}.png"
+    path = Path(default) if out is None else out if _is_file(out) else out / default
+    return {path: figure}
+
+
+def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None) -> dict[Path, Figure]:
+    if out is not None and _is_file(out):
+        raise InvalidArgumentError(f"--out {out}: a sweep has several figures; pass a folder. Received a file name.")
+    trials = [(t.params, t.run.history, t.run.metrics) for t in sweep.trials if t.run and t.run.history.get("loss")]
+    if not trials:
+        raise InvalidArgumentError(f"{sweep.path} has no trial with a history yet (status: {sweep.status}).")
+    metric = metric or sweep.metric
+    keys = list(dict.fromkeys(k for _, h, _ in trials for k in h if k != "epoch_time"))
+    _check_metric(metric, keys, f"no trial of {sweep.path} has it")
+    figures = sweep_figures(sweep.manifest, trials, metric)
+    if not figures:
+        raise InvalidArgumentError(f"{sweep.path} has no swept parameters to compare (manifest.json: parameters).")
+    folder = out if out is not None else sweep.path / "figures"
+    return {folder / name: figure for name, figure in figures.items()}
+
+
+def _check_metric(metric: str, available: list[str], problem: str, shown: list[str] | None = None) -> None:
+    if metric not in available:
+        shown = available if shown is None else shown
+        raise InvalidArgumentError(
+            f"--metric {metric}: {problem}. Available: {', '.join(shown) or 'none'}." + suggest(metric, shown)
+        )
+
+
+def _is_file(out: Path) -> bool:
+    """``--out`` names a file when it has a suffix (.png, .svg or .pdf) and is not an existing folder."""
+    return not out.is_dir() and out.suffix != ""
