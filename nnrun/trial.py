@@ -49,6 +49,7 @@ class TrialResult:
     duration: float = 0.0
     error: str | None = None
     traceback: str | None = None
+    plots: dict[str, bytes] = field(default_factory=dict)  # pre-rendered plot files (a sweep's workers fill it)
 
 
 class _Watch(Callback):

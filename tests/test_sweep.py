@@ -73,16 +73,21 @@ def test_grid_is_the_cartesian_product_times_repeats():
     assert [t.params for t in trials[:4]] == [{"a": 1, "b": "x"}] * 2 + [{"a": 1, "b": "y"}] * 2
     assert [t.seed for t in trials[:2]] == [10, 11] and [t.repeat for t in trials[:2]] == [0, 1]
     assert [t.id for t in trials[:3]] == ["0001", "0002", "0003"]
-    assert trials[0].overrides == ['a=1', 'b="x"', "seed=10"]
+    assert trials[0].overrides == ["a=1", 'b="x"', "seed=10"]
 
 
 def test_random_search_draws_from_each_distribution_reproducibly():
-    spec = SweepConfig(method="random", trials=50, seed=3, parameters={
-        "lr": {"distribution": "log_uniform", "low": 1e-4, "high": 1e-1},
-        "units": {"distribution": "int_uniform", "low": 16, "high": 64},
-        "rate": {"distribution": "uniform", "low": 0.0, "high": 0.5},
-        "act": ["relu", "tanh"],
-    })
+    spec = SweepConfig(
+        method="random",
+        trials=50,
+        seed=3,
+        parameters={
+            "lr": {"distribution": "log_uniform", "low": 1e-4, "high": 1e-1},
+            "units": {"distribution": "int_uniform", "low": 16, "high": 64},
+            "rate": {"distribution": "uniform", "low": 0.0, "high": 0.5},
+            "act": ["relu", "tanh"],
+        },
+    )
     trials = expand(spec, base_seed=0)
     assert len(trials) == 50
     lrs = np.array([t.params["lr"] for t in trials])
@@ -99,8 +104,14 @@ def test_random_search_draws_from_each_distribution_reproducibly():
         ({"method": "random", "parameters": {"a": [1]}}, "method: random needs trials: N"),
         ({"parameters": {"a": {"distribution": "uniform", "low": 0, "high": 1}}}, "a grid cannot enumerate"),
         ({"parameters": {"a": []}}, "parameter 'a' has no values"),
-        ({"method": "random", "trials": 2, "parameters": {"a": {"distribution": "log_uniform", "low": 0, "high": 1}}},
-         "log_uniform needs low > 0"),
+        (
+            {
+                "method": "random",
+                "trials": 2,
+                "parameters": {"a": {"distribution": "log_uniform", "low": 0, "high": 1}},
+            },
+            "log_uniform needs low > 0",
+        ),
     ],
 )
 def test_sweep_spec_errors(spec, message):
@@ -116,8 +127,11 @@ def test_param_option_parses_yaml_values():
 
 
 def test_every_swept_key_and_value_is_validated_before_anything_runs(config):
-    config.write_text(BASE.replace("[relu, tanh]", "[relu, tanhh]").replace("model.hidden.kernel_initializer",
-                                                                             "model.hidden.kernel_initialiser"))
+    config.write_text(
+        BASE.replace("[relu, tanh]", "[relu, tanhh]").replace(
+            "model.hidden.kernel_initializer", "model.hidden.kernel_initialiser"
+        )
+    )
     with pytest.raises(ConfigError) as info:
         plan_sweep(config, params=["train.batch_size=0,16"])
     problems = {p.path: p for p in info.value.problems}
@@ -127,7 +141,8 @@ def test_every_swept_key_and_value_is_validated_before_anything_runs(config):
     assert '(value "tanhh")' in problems["sweep.parameters.model.hidden.activation"].message
     assert "Did you mean 'kernel_initializer'?" in problems["sweep.parameters.model.hidden.kernel_initialiser"].message
     assert problems["sweep.parameters.train.batch_size"].message == (
-        "must be greater than 0. Received: 0 (value 0) (from --param)")
+        "must be greater than 0. Received: 0 (value 0) (from --param)"
+    )
 
 
 def test_dry_run_lists_the_trials_and_writes_nothing(config, tmp_path):
@@ -146,7 +161,11 @@ def test_serial_and_process_executors_give_identical_results(config):
     tasks = [TrialTask(t.id, plan.experiment(t.id).config) for t in plan.trials]
     events = []
     serial = dict(SerialExecutor().run(tasks, lambda *e: events.append(e), lambda: False))
-    parallel = dict(ProcessExecutor(workers=2).run(tasks, lambda *e: None, lambda: False))
+    pool = ProcessExecutor(workers=2)
+    try:
+        parallel = dict(pool.run(tasks, lambda *e: None, lambda: False))
+    finally:
+        pool.close()
     assert set(serial) == set(parallel) == {"0001", "0002", "0003", "0004"}
     for trial_id in serial:
         assert serial[trial_id].status == parallel[trial_id].status == "completed"
@@ -215,7 +234,9 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(config, tmp_path, mon
     assert result.exit_code == 1
     assert "some trials failed" in result.output
     (sweep,) = sweep_dirs(runs)
-    statuses = {t["id"]: (t["status"], t["reason"]) for t in json.loads((sweep / "manifest.json").read_text())["trials"]}
+    statuses = {
+        t["id"]: (t["status"], t["reason"]) for t in json.loads((sweep / "manifest.json").read_text())["trials"]
+    }
     assert statuses["0004"] == ("failed", "failed: simulated failure")
     assert [s for s, _ in statuses.values()].count("completed") == 3
     trial = sweep / "trials" / next(p for p in os.listdir(sweep / "trials") if p.startswith("0004"))
@@ -243,8 +264,10 @@ def test_resume_requires_the_same_sweep(config, tmp_path):
 def long_config(tmp_path: Path, trials: int = 6, epochs: int = 30) -> Path:
     path = tmp_path / "long.yaml"
     values = ", ".join(str(0.01 + i / 1000) for i in range(trials))
-    path.write_text(BASE.replace("epochs: 3", f"epochs: {epochs}").replace("n_samples: 240", "n_samples: 1200")
-                    .split("sweep:")[0] + f"sweep:\n  parameters:\n    train.optimizer.learning_rate: [{values}]\n")
+    path.write_text(
+        BASE.replace("epochs: 3", f"epochs: {epochs}").replace("n_samples: 240", "n_samples: 1200").split("sweep:")[0]
+        + f"sweep:\n  parameters:\n    train.optimizer.learning_rate: [{values}]\n"
+    )
     return path
 
 
@@ -304,8 +327,12 @@ def test_ctrl_c_keeps_finished_trials_and_resume_finishes(tmp_path):
     assert json.loads((sweep / "status.json").read_text())["status"] == "interrupted"
     done = completed(runs)
     assert 1 <= done < 4
-    resumed = subprocess.run([*nnrun_command(), "sweep", "--resume", str(sweep), "-w", "1", "-q"],
-                             capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        [*nnrun_command(), "sweep", "--resume", str(sweep), "-w", "1", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert completed(runs) == 4
 

@@ -58,9 +58,13 @@ def prepare(config: ExperimentConfig) -> Experiment:
     one_hot = d.one_hot
     if one_hot == "auto":
         one_hot = loss_name == "CategoricalCrossentropy" and raw.task == "classification" and raw.y_train.ndim == 1
-    dataset = preprocess(
-        raw, flatten=bool(flatten), scale=bool(scale), standardize=d.standardize, one_hot=bool(one_hot)
-    )
+    options = {"flatten": bool(flatten), "scale": bool(scale), "standardize": d.standardize, "one_hot": bool(one_hot)}
+    cached = _PREPARED.get(id(raw))
+    if cached is not None and cached[0] is raw and cached[1] == options:
+        dataset = cached[2]
+    else:
+        dataset = preprocess(raw, **options)
+        _PREPARED[id(raw)] = (raw, options, dataset)
     resolved = config.resolved(task=dataset.task)
     resolved = resolved.model_copy(
         update={
@@ -78,6 +82,7 @@ def prepare(config: ExperimentConfig) -> Experiment:
 
 
 _DATA_CACHE: dict[str, Dataset] = {}
+_PREPARED: dict[int, tuple[Dataset, dict, Dataset]] = {}  # raw data set → (it, options, preprocessed)
 
 
 def _load_dataset_cached(d: Any) -> Dataset:
@@ -87,6 +92,7 @@ def _load_dataset_cached(d: Any) -> Dataset:
     if dataset is None:
         if len(_DATA_CACHE) >= 4:
             _DATA_CACHE.clear()
+            _PREPARED.clear()
         dataset = _DATA_CACHE[key] = load_dataset(
             d.dataset,
             d.path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,18 @@ def plot_names(history: dict[str, list[float]]) -> list[tuple[str, str]]:
     return out
 
 
+def render_plots(name: str, history: dict[str, list[float]]) -> dict[str, bytes]:
+    """The run's plots as PNG files in memory: loss and the primary metric (nothing without history)."""
+    plots = {}
+    if history.get("loss"):
+        for metric, file in plot_names(history):
+            title = f"{name} — {readable_name(metric).lower()}"
+            buffer = io.BytesIO()
+            history_figure(history, metric=metric, title=title).savefig(buffer, format="png")
+            plots[file] = buffer.getvalue()
+    return plots
+
+
 def start_run(runs_dir: str | Path, experiment: Experiment) -> RunFolder:
     """A new run folder holding the resolved config, with status ``running``."""
     folder = create_run_folder(runs_dir, experiment.config.name)
@@ -55,10 +68,8 @@ def write_result(folder: RunFolder, name: str, result: TrialResult, log: str | N
         folder.write_text("summary.txt", result.summary)
     if result.weights:
         folder.write_npz("weights.npz", result.weights)
-    if result.history.get("loss"):
-        for metric, file in plot_names(result.history):
-            title = f"{name} — {readable_name(metric).lower()}"
-            folder.write_figure(file, history_figure(result.history, metric=metric, title=title))
+    for file, data in (result.plots or render_plots(name, result.history)).items():
+        folder.write_bytes(file, data)
     if result.traceback:
         folder.write_text("error.txt", result.traceback)
     if log is not None:

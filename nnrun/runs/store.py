@@ -52,9 +52,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], Any]) -> None:
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # atomic: a reader (or a resumed sweep) sees the old file or the new one
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -109,7 +107,7 @@ class RunFolder:
     def write_figure(self, name: str, figure: Any) -> Path:
         target = self.path / name
         fmt = target.suffix.lstrip(".")
-        atomic_write(target, lambda f: figure.savefig(f, format=fmt, bbox_inches="tight"))
+        atomic_write(target, lambda f: figure.savefig(f, format=fmt))
         return target
 
     def set_status(self, status: str, **details: Any) -> None:

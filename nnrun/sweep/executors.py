@@ -67,7 +67,12 @@ def execute_trial(
     except Exception as e:
         return TrialResult(status="failed", stop_reason=f"failed: {e}", error=f"{type(e).__name__}: {e}")
     observer = _EventObserver(task.id, on_event) if on_event is not None else None
-    return run_trial(experiment, observer=observer, should_stop=should_stop)
+    result = run_trial(experiment, observer=observer, should_stop=should_stop)
+    # the plots are drawn here, in the worker; the parent only writes the files
+    from nnrun.runs.record import render_plots
+
+    result.plots = render_plots(task.config.name, result.history)
+    return result
 
 
 class _EventObserver:
@@ -107,6 +112,13 @@ class SerialExecutor:
     name = "serial"
     workers = 1
 
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        return [fn(item) for item in items]
+
     def run(
         self, tasks: list[TrialTask], on_event: EventSink, should_stop: Callable[[], bool]
     ) -> Iterator[tuple[str, TrialResult]]:
@@ -141,7 +153,11 @@ def _run_in_worker(task: TrialTask) -> TrialResult:
 
 
 class ProcessExecutor:
-    """A local pool of worker processes; workers × BLAS threads never exceed the cores."""
+    """A local pool of worker processes; workers × BLAS threads never exceed the cores.
+
+    ``start()`` launches the workers ahead of time (they import nnrun while the caller plans);
+    ``map`` runs any picklable function on them (the sweep draws its figures there); ``close()`` ends them.
+    """
 
     name = "process"
 
@@ -149,49 +165,69 @@ class ProcessExecutor:
         cores = available_cores()
         self.workers = max(1, workers or cores)
         self.threads = threads or max(1, cores // self.workers)
+        self._ctx = mp.get_context("spawn")
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Launch the workers now, without waiting for them."""
+        if self._pool is None:
+            self._events, self._stop = self._ctx.Queue(), self._ctx.Event()
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=self._ctx,
+                initializer=_init_worker,
+                initargs=(self._events, self._stop, self.threads),
+            )
+            for _ in range(self.workers):
+                self._pool.submit(_ready)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        self.start()
+        return list(self._pool.map(fn, items))  # type: ignore[union-attr]
 
     def run(
         self, tasks: list[TrialTask], on_event: EventSink, should_stop: Callable[[], bool]
     ) -> Iterator[tuple[str, TrialResult]]:
-        ctx = mp.get_context("spawn")
-        events, stop = ctx.Queue(), ctx.Event()
         todo = list(tasks)
         while todo:
+            self.start()
+            pool, events, stop = self._pool, self._events, self._stop
             started: set[str] = set()
             finished: set[str] = set()
-            with ProcessPoolExecutor(
-                max_workers=min(self.workers, len(todo)),
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(events, stop, self.threads),
-            ) as pool:
-                futures: dict[Future, TrialTask] = {pool.submit(_run_in_worker, t): t for t in todo}
-                pending = set(futures)
-                broken = False
-                while pending:
-                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    started |= _drain(events, on_event)
-                    if should_stop() and not stop.is_set():
-                        stop.set()
-                        for f in pending:
-                            f.cancel()
-                    for future in done:
-                        task = futures[future]
-                        if future.cancelled():
-                            continue
-                        try:
-                            result = future.result()
-                        except BrokenProcessPool:
-                            broken = True
-                            continue
-                        except Exception as e:
-                            result = TrialResult(status="failed", stop_reason=f"failed: {e}", error=repr(e))
-                        finished.add(task.id)
-                        yield task.id, result
+            futures: dict[Future, TrialTask] = {pool.submit(_run_in_worker, t): t for t in todo}  # type: ignore[union-attr]
+            pending = set(futures)
+            broken = False
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 started |= _drain(events, on_event)
+                if should_stop() and not stop.is_set():
+                    stop.set()
+                    for f in pending:
+                        f.cancel()
+                for future in done:
+                    task = futures[future]
+                    if future.cancelled():
+                        continue
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    except Exception as e:
+                        result = TrialResult(status="failed", stop_reason=f"failed: {e}", error=repr(e))
+                    finished.add(task.id)
+                    yield task.id, result
+            started |= _drain(events, on_event)
             if not broken or stop.is_set():
                 return
-            # A worker died (killed, out of memory): the trials it was running fail; the others run again.
+            # A worker died (killed, out of memory): the trials it was running fail; the others run again
+            # on a fresh pool.
+            self._pool = None
             for task in todo:
                 if task.id in started and task.id not in finished:
                     finished.add(task.id)
@@ -204,6 +240,10 @@ class ProcessExecutor:
                         ),
                     )
             todo = [t for t in todo if t.id not in finished]
+
+
+def _ready() -> None:
+    """A no-op that makes the pool start a worker."""
 
 
 def _drain(events: Any, on_event: EventSink) -> set[str]:

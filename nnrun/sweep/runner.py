@@ -145,7 +145,7 @@ def run_sweep(
         interrupted = any(t["status"] in ("pending", "interrupted") for t in folder.manifest["trials"])
         rows = summary_rows(folder)
         folder.write_summary(rows)
-        figures = write_figures(folder, plan.metric)
+        figures = write_figures(folder, plan.metric, executor)
         status = (
             "interrupted" if interrupted else ("failed" if any(r["status"] == "failed" for r in rows) else "completed")
         )
@@ -188,8 +188,8 @@ def summary_rows(folder: SweepFolder) -> list[dict[str, Any]]:
     return rows
 
 
-def write_figures(folder: SweepFolder, metric: str) -> list[Path]:
-    """The comparison figures, from the trials' histories, into figures/."""
+def write_figures(folder: SweepFolder, metric: str, executor: Executor | None = None) -> list[Path]:
+    """The comparison figures, from the trials' histories, into figures/ (drawn on the executor's workers)."""
     from nnrun.report.sweep import sweep_figures
     from nnrun.runs.catalog import read_run
 
@@ -200,10 +200,27 @@ def write_figures(folder: SweepFolder, metric: str) -> list[Path]:
             trials.append((entry["params"], record.history or {}, record.metrics or {}))
     if not trials:
         return []
-    paths = []
-    for name, figure in sweep_figures(folder.manifest, trials, metric).items():
-        paths.append(folder.write_figure(f"figures/{name}", figure))
-    return paths
+    names = sorted(sweep_figures(folder.manifest, trials, metric))
+    workers = executor.workers if executor is not None else 1
+    jobs = [(folder.manifest, trials, metric, names[i::workers]) for i in range(workers) if names[i::workers]]
+    rendered = executor.map(render_sweep_figures, jobs) if executor is not None else map(render_sweep_figures, jobs)
+    return [folder.write_bytes(f"figures/{name}", data) for part in rendered for name, data in part.items()]
+
+
+def render_sweep_figures(job: tuple[dict, list, str, list[str]]) -> dict[str, bytes]:
+    """Draw the named sweep figures as PNG files in memory (runs on a worker)."""
+    import io
+
+    from nnrun.report.sweep import sweep_figures
+
+    manifest, trials, metric, names = job
+    out = {}
+    for name, figure in sweep_figures(manifest, trials, metric).items():
+        if name in names:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png")
+            out[name] = buffer.getvalue()
+    return out
 
 
 def rank(rows: list[dict[str, Any]], metric: str, mode: str, parameters: list[str]) -> list[dict[str, Any]]:
