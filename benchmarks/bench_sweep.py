@@ -43,11 +43,41 @@ def run_once(executor, overrides: list[str]) -> float:
     return elapsed
 
 
+def ray_round(overrides: list[str], cpus: int, rounds: int) -> dict | None:
+    """The sweep on a local Ray instance with ``cpus`` CPUs: start-up, sweep (median) and shutdown times."""
+    from nnrun.errors import InvalidArgumentError
+    from nnrun.sweep.ray_executor import RayExecutor
+
+    try:
+        executor = RayExecutor(num_cpus=cpus)
+    except InvalidArgumentError:  # Ray is not installed
+        return None
+    start = time.perf_counter()
+    executor.start()
+    start_s = time.perf_counter() - start
+    times = []
+    try:
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as runs:
+                t = time.perf_counter()
+                plan = plan_sweep(CONFIG, overrides=overrides)
+                folder, _ = open_folder(plan, runs, new=True)
+                outcome = run_sweep(plan, folder, executor)
+                times.append(time.perf_counter() - t)
+                assert all(r["status"] == "completed" for r in outcome.rows), "a trial did not complete"
+    finally:
+        t = time.perf_counter()
+        executor.close()
+        stop_s = time.perf_counter() - t
+    return {"start_s": start_s, "sweep_s": statistics.median(times), "all_sweep_s": times, "stop_s": stop_s}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray executor (also skipped without Ray)")
     args = parser.parse_args()
 
     overrides = [f"train.epochs={args.epochs}"]
@@ -59,6 +89,7 @@ def main() -> None:
     s, p = statistics.median(serial), statistics.median(pooled)
     speedup = s / p
     trials = len(plan.trials)
+    ray_info = None if args.no_ray else ray_round(overrides, args.workers, args.rounds)
     rows = [
         ("sweep", f"{CONFIG.name}: {trials} trials, {args.epochs} epochs each"),
         ("cores", str(available_cores())),
@@ -66,6 +97,13 @@ def main() -> None:
         (f"{args.workers} workers (processes)", f"{p:.1f} s  ({trials / p * 60:.1f} trials/min)"),
         ("throughput ratio", f"{speedup:.2f}x  (target ≥ {TARGET}: {'met' if speedup >= TARGET else 'NOT met'})"),
     ]
+    if ray_info is not None:
+        r = ray_info["sweep_s"]
+        rows += [
+            ("Ray: start a local instance", f"{ray_info['start_s']:.1f} s  (ray.init, {args.workers} CPUs)"),
+            ("Ray: the sweep", f"{r:.1f} s  ({trials / r * 60:.1f} trials/min; {p / r:.2f}x the process pool)"),
+            ("Ray: stop the instance", f"{ray_info['stop_s']:.1f} s"),
+        ]
     width = max(len(k) for k, _ in rows)
     print("Sweep throughput benchmark")
     for key, value in rows:

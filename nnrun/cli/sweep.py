@@ -33,7 +33,23 @@ def sweep(
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", min=1, help="Parallel trials (default: the number of cores).")
     ] = None,
-    executor: Annotated[str, typer.Option("--executor", help="process (a local pool) or serial.")] = "process",
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor", help="process (a local pool), serial (this process) or ray (pip install 'nnrun[ray]')."
+        ),
+    ] = "process",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="--executor ray: a running cluster ('auto' or ray://host:port); default: start a local Ray instance.",
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[
+        int,
+        typer.Option("--cpus-per-trial", min=1, help="--executor ray: CPUs each trial uses (and its BLAS threads)."),
+    ] = 1,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", help="Resume this sweep folder: run its missing, failed and interrupted trials."),

@@ -261,12 +261,24 @@ def _drain(events: Any, on_event: EventSink) -> set[str]:
         on_event(trial_id, kind, info)
 
 
-def make_executor(kind: str, workers: int | None = None) -> Executor:
-    """``serial``, ``process`` (the default: a local pool) or ``ray`` (in the next release)."""
+def make_executor(
+    kind: str, workers: int | None = None, address: str | None = None, cpus_per_trial: int = 1
+) -> Executor:
+    """``process`` (a local pool, the default), ``serial`` (this process) or ``ray`` (a local or remote cluster)."""
+    if kind == "ray":
+        from nnrun.sweep.ray_executor import RayExecutor
+
+        return RayExecutor(address=address, cpus_per_trial=cpus_per_trial)
+    if address is not None:
+        from nnrun.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"--address applies to --executor ray. Received: --executor {kind}")
     if kind == "serial" or (kind == "process" and workers == 1):
         return SerialExecutor()
     if kind == "process":
         return ProcessExecutor(workers)
-    from nnrun.errors import InvalidArgumentError
+    from nnrun.errors import InvalidArgumentError, did_you_mean
 
-    raise InvalidArgumentError(f"Unknown executor: {kind!r}. Expected one of: process, serial")
+    choices = ["process", "serial", "ray"]
+    raise InvalidArgumentError(f"Unknown executor: {kind!r}. Expected one of: {', '.join(choices)}."
+                               + did_you_mean(kind, choices))
