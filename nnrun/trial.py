@@ -21,8 +21,6 @@ from nnrun import __version__
 from nnrun.config.build import Experiment, build_callbacks, build_compile_arguments, build_model, seeds
 from nnrun.engine.callbacks import Callback, EarlyStopping
 
-STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
-
 
 class TrainingObserver(Protocol):
     """What a display needs to follow training (all methods optional in practice)."""

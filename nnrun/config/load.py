@@ -181,14 +181,15 @@ def validate_config(
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as e:
-        problems.extend(_problems(e, lines or {}, overridden or set()))
+        problems.extend(validation_problems(e, lines or {}, overridden or set()))
         config = None
     if problems:
         raise ConfigError(problems, source)
     return config  # type: ignore[return-value]
 
 
-def _problems(error: ValidationError, lines: dict[Path_, int], overridden: set[Path_]) -> list[Problem]:
+def validation_problems(error: ValidationError, lines: dict[Path_, int], overridden: set[Path_]) -> list[Problem]:
+    """pydantic's errors as Problems: dotted key paths, YAML lines, readable messages with a did-you-mean."""
     out = []
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])

@@ -288,9 +288,6 @@ class ModelConfig(StrictModel):
     def dense_layers(self) -> list[DenseConfig]:
         return [item.dense for item in self.layers if isinstance(item, DenseItem)]
 
-    def output_layer(self) -> DenseConfig:
-        return self.dense_layers()[-1]
-
 
 # -- loss and optimizer ----------------------------------------------------------------------------------
 
@@ -584,11 +581,6 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_none(v) for v in value]
     return value
-
-
-def canonical_optimizer(name: str) -> str:
-    """The optimizer class name for any accepted spelling."""
-    return engine_optimizers.OPTIMIZERS.canonical(name)
 
 
 __all__ = [

@@ -207,15 +207,7 @@ class BinaryCrossentropy(Loss):
             # −y·log σ(z) − (1−y)·log σ(−z), with log σ(z) = −logaddexp(0, −z)
             e = y * np.logaddexp(0, -p) + (1.0 - y) * np.logaddexp(0, p)
         else:
-            # −(y·log q + (1−y)·log(1−q)), in Keras's order of operations
-            q = _clip_probs(p)
-            e = np.log(q)
-            e *= y
-            np.subtract(1.0, q, out=q)
-            np.log(q, out=q)
-            q *= 1.0 - y
-            e += q
-            np.negative(e, out=e)
+            e = _binary_crossentropy(y, _clip_probs(p))
         return _mean_last(e)
 
     def value_and_grad(self, y, p, scale, fused):
@@ -228,14 +220,7 @@ class BinaryCrossentropy(Loss):
         g = np.subtract(p, y)  # dL/dz = (p − y) where the clip lets it through
         g *= np.equal(q, p)
         g *= scale / p.shape[-1] if p.shape[-1] != 1 else scale
-        e = np.log(q)  # −(y·log q + (1−y)·log(1−q))
-        e *= y
-        np.subtract(1.0, q, out=q)
-        np.log(q, out=q)
-        q *= 1.0 - y
-        e += q
-        np.negative(e, out=e)
-        return _mean_last(e), g
+        return _mean_last(_binary_crossentropy(y, q)), g
 
     def grad(self, y, p, scale):
         y = self._smooth(y)
@@ -264,6 +249,17 @@ class BinaryCrossentropy(Loss):
             "label_smoothing": self.label_smoothing,
             **super().get_config(),
         }
+
+
+def _binary_crossentropy(y: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """−(y·log q + (1−y)·log(1−q)) elementwise, in Keras's order of operations (q is clipped; reused)."""
+    e = np.log(q)
+    e *= y
+    np.subtract(1.0, q, out=q)
+    np.log(q, out=q)
+    q *= 1.0 - y
+    e += q
+    return np.negative(e, out=e)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

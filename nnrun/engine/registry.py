@@ -9,7 +9,7 @@ valid names and the closest match; nothing is ever silently replaced by a defaul
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from nnrun.errors import InvalidArgumentError, did_you_mean
 
@@ -99,9 +99,3 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._names)
-
-
-def check_kwargs(kwargs: dict[str, Any], where: str) -> None:
-    """Reject unknown keyword arguments the way Keras does, but with a did-you-mean."""
-    if kwargs:
-        raise InvalidArgumentError(f"{where}: argument(s) not recognized: {kwargs!r}")

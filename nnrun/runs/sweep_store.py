@@ -20,7 +20,7 @@ from typing import Any
 
 from nnrun.errors import NnrunError
 from nnrun.runs.record import write_result
-from nnrun.runs.store import RunFolder, atomic_write, create_run_folder, now_iso, slug, to_json
+from nnrun.runs.store import RunFolder, create_run_folder, now_iso, slug, to_json
 from nnrun.trial import TrialResult
 
 FINAL = ("completed", "diverged")  # outcomes a resumed sweep keeps; failed and interrupted trials run again
@@ -188,7 +188,6 @@ __all__ = [
     "FINAL",
     "SweepBusyError",
     "SweepFolder",
-    "atomic_write",
     "create_sweep_folder",
     "find_resumable",
     "open_sweep_folder",

@@ -280,5 +280,6 @@ def make_executor(
     from nnrun.errors import InvalidArgumentError, did_you_mean
 
     choices = ["process", "serial", "ray"]
-    raise InvalidArgumentError(f"Unknown executor: {kind!r}. Expected one of: {', '.join(choices)}."
-                               + did_you_mean(kind, choices))
+    raise InvalidArgumentError(
+        f"Unknown executor: {kind!r}. Expected one of: {', '.join(choices)}." + did_you_mean(kind, choices)
+    )

@@ -105,12 +105,12 @@ def plan_from_mapping(data: dict[str, Any], lines: dict, source: str, params: li
 def _validate_spec(raw: dict[str, Any], lines: dict, source: str) -> SweepConfig:
     from pydantic import ValidationError
 
-    from nnrun.config.load import _problems
+    from nnrun.config.load import validation_problems
 
     try:
         return SweepConfig.model_validate(raw)
     except ValidationError as e:
-        problems = _problems(e, {}, set())
+        problems = validation_problems(e, {}, set())
         for p in problems:
             p.path = f"sweep.{p.path}" if p.path else "sweep"
             p.line = _line(lines, p.path)

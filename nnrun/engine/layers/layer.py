@@ -8,7 +8,6 @@ training loop allocates nothing after the first epoch; a caller that keeps an ou
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -243,7 +242,3 @@ def _check_shape(shape: Any, argument: str) -> tuple[int, ...]:
     if not shape or any(d <= 0 for d in shape):
         raise InvalidArgumentError(f"{argument} must be a tuple of positive ints. Received: {argument}={shape!r}")
     return shape
-
-
-def count_weights(variables: list[Variable]) -> int:
-    return sum(math.prod(v.shape) for v in variables)
