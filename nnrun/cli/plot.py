@@ -36,8 +36,9 @@ def plot(
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Redraw one run's plots, overlay several runs on one figure (the legend names what differs), or redraw
-    a sweep's comparison figures. Prints the files written."""
+    """Redraw a run's plots, overlay several runs on one figure, or redraw a sweep's figures.
+
+    The legend of an overlay names the parameters in which the runs differ. The files written are printed."""
     with cli_errors(debug):
         figures = plan_figures([read_folder(p) for p in paths], metric, out)
         written = [save_figure(figure, path) for path, figure in figures.items()]

@@ -39,8 +39,9 @@ def runs(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (a header row, full precision) instead.")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """List past runs and sweeps, newest first (or a sweep folder's trials): status, the parameters that differ
-    between them, the final metrics."""
+    """List past runs and sweeps, newest first, or a sweep folder's trials.
+
+    Each row shows the status, the parameters that differ between the listed runs, and the final metrics."""
     root = folder if folder is not None else runs_dir_or_default(runs_dir)
     with cli_errors(debug):
         table = listing(list_folder(root), sort)

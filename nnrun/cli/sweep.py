@@ -36,7 +36,7 @@ def sweep(
     executor: Annotated[
         str,
         typer.Option(
-            "--executor", help="process (a local pool), serial (this process) or ray (pip install 'nnrun[ray]')."
+            "--executor", help="process (a local pool), serial (this process) or ray (pip install 'nnrun\\[ray]')."
         ),
     ] = "process",
     address: Annotated[
