@@ -350,3 +350,18 @@ def test_two_sweeps_started_at_once_do_not_collide(tmp_path):
     for folder in folders:
         rows = json.loads((folder / "summary.json").read_text())
         assert [r["status"] for r in rows] == ["completed"] * 3
+
+
+def test_repeats_give_mean_and_std_and_bars(config, tmp_path):
+    config.write_text(BASE.split("sweep:")[0] + "sweep:\n  parameters:\n    model.hidden.activation: [relu, tanh]\n"
+                      "  repeats: 2\n")
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["sweep", str(config), "--runs-dir", str(runs), "-w", "1"])
+    assert result.exit_code == 0, result.output
+    (sweep,) = sweep_dirs(runs)
+    rows = json.loads((sweep / "summary.json").read_text())
+    assert [(r["model.hidden.activation"], r["repeat"], r["seed"]) for r in rows] == [
+        ("relu", 0, 5), ("relu", 1, 6), ("tanh", 0, 5), ("tanh", 1, 6)]
+    assert rows[0]["final_val_accuracy"] != rows[1]["final_val_accuracy"] or rows[0]["final_loss"] != rows[1]["final_loss"]
+    assert "± std" in result.output
+    assert any(p.name.startswith("bars_") for p in (sweep / "figures").iterdir())
