@@ -143,9 +143,10 @@ def run_sweep(
             if observer is not None:
                 observer.on_trial_end(trial_id, result, _value(result.metrics, plan.metric))
         interrupted = any(t["status"] in ("pending", "interrupted") for t in folder.manifest["trials"])
-        rows = summary_rows(folder)
+        records = read_trials(folder)
+        rows = summary_rows(folder, records)
         folder.write_summary(rows)
-        figures = write_figures(folder, plan.metric, executor)
+        figures = write_figures(folder, plan.metric, records, executor)
         status = (
             "interrupted" if interrupted else ("failed" if any(r["status"] == "failed" for r in rows) else "completed")
         )
@@ -157,10 +158,15 @@ def run_sweep(
         folder.unlock()
 
 
-def summary_rows(folder: SweepFolder) -> list[dict[str, Any]]:
-    """One row per trial, in manifest order, from the trials' own run folders."""
+def read_trials(folder: SweepFolder) -> dict[str, Any]:
+    """Trial id → its run folder read back (RunRecord), for every trial that has a folder."""
     from nnrun.runs.catalog import read_run
 
+    return {e["id"]: read_run(folder.path / e["folder"]) for e in folder.manifest["trials"] if e.get("folder")}
+
+
+def summary_rows(folder: SweepFolder, records: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per trial, in manifest order, from the trials' own run folders."""
     rows = []
     for entry in folder.manifest["trials"]:
         row: dict[str, Any] = {
@@ -171,9 +177,8 @@ def summary_rows(folder: SweepFolder) -> list[dict[str, Any]]:
             "status": entry["status"],
             "reason": entry.get("reason"),
         }
-        if entry.get("folder"):
-            record = read_run(folder.path / entry["folder"])
-            metrics = record.metrics or {}
+        if entry["id"] in records:
+            metrics = records[entry["id"]].metrics or {}
             row["epochs_run"] = metrics.get("epochs_run")
             row["duration_seconds"] = metrics.get("duration_seconds")
             for key, value in (metrics.get("final") or {}).items():
@@ -188,15 +193,16 @@ def summary_rows(folder: SweepFolder) -> list[dict[str, Any]]:
     return rows
 
 
-def write_figures(folder: SweepFolder, metric: str, executor: Executor | None = None) -> list[Path]:
+def write_figures(
+    folder: SweepFolder, metric: str, records: dict[str, Any], executor: Executor | None = None
+) -> list[Path]:
     """The comparison figures, from the trials' histories, into figures/ (drawn on the executor's workers)."""
     from nnrun.report.sweep import sweep_figures
-    from nnrun.runs.catalog import read_run
 
     trials = []
     for entry in folder.manifest["trials"]:
-        if entry["status"] in FINAL and entry.get("folder"):
-            record = read_run(folder.path / entry["folder"])
+        if entry["status"] in FINAL and entry["id"] in records:
+            record = records[entry["id"]]
             trials.append((entry["params"], record.history or {}, record.metrics or {}))
     if not trials:
         return []
