@@ -23,6 +23,20 @@ class DataError(NnrunError, ValueError):
     """Input arrays or data files are unusable: wrong shape, NaN, unreadable, missing."""
 
 
+class StoreError(NnrunError):
+    """A run or sweep folder could not be written (disk full, permissions, a file in the way).
+
+    ``path`` is the file, ``folder`` the run or sweep folder it belongs to.
+    """
+
+    def __init__(self, message: str, path: str | None = None, folder: str | None = None) -> None:
+        super().__init__(message, path, folder)
+        self.message, self.path, self.folder = message, path, folder
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class Problem:
     """One problem in a config: the dotted key path, its YAML line (if known) and the message."""
 

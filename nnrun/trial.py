@@ -60,6 +60,7 @@ class _Watch(Callback):
         self.learning_rates: list[float] = []
         self.diverged: tuple[int, int, float] | None = None
         self.interrupted_at: int | None = None
+        self.aborted_at: int | None = None
         self.epoch = 0
 
     def on_train_begin(self, logs=None):
@@ -108,17 +109,22 @@ def run_trial(
         watch = _Watch(observer, should_stop)
         user_callbacks = build_callbacks(config)
         t = config.train
-        history = model.fit(
-            data.x_train,
-            data.y_train,
-            batch_size=t.batch_size,
-            epochs=t.epochs,
-            verbose=0,
-            validation_split=t.validation_split,
-            shuffle=t.shuffle,
-            callbacks=[*user_callbacks, watch],
-            seed=np.random.default_rng(seeds(config)[1]),
-        ).history
+        try:
+            history = model.fit(
+                data.x_train,
+                data.y_train,
+                batch_size=t.batch_size,
+                epochs=t.epochs,
+                verbose=0,
+                validation_split=t.validation_split,
+                shuffle=t.shuffle,
+                callbacks=[*user_callbacks, watch],
+                seed=np.random.default_rng(seeds(config)[1]),
+            ).history
+        except KeyboardInterrupt:  # a second stop request aborts the batch: the finished epochs are kept
+            recorded = getattr(model, "history", None)
+            history = dict(recorded.history) if recorded is not None else {}
+            watch.aborted_at = watch.epoch
         status, reason = _outcome(watch, user_callbacks, len(history.get("loss", [])), t.epochs)
         test = None
         if data.x_test is not None and status in ("completed", "interrupted"):
@@ -155,8 +161,13 @@ def _outcome(watch: _Watch, callbacks: list[Callback], epochs_run: int, epochs: 
             f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; try a smaller "
             "learning rate (train.optimizer.learning_rate)"
         )
+    if watch.aborted_at is not None:
+        return "interrupted", (
+            f"aborted during epoch {watch.aborted_at + 1} of {epochs}: the history holds the {epochs_run} "
+            f"finished epochs; the weights are from the middle of epoch {watch.aborted_at + 1}"
+        )
     if watch.interrupted_at is not None:
-        return "interrupted", f"interrupted during epoch {watch.interrupted_at + 1} of {epochs}"
+        return "interrupted", f"stopped during epoch {watch.interrupted_at + 1} of {epochs}"
     for cb in callbacks:
         if isinstance(cb, EarlyStopping) and cb.stopped_epoch:
             restored = " (best weights restored)" if cb.restore_best_weights and cb.best_weights is not None else ""

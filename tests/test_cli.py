@@ -288,7 +288,7 @@ def test_ctrl_c_stops_after_the_batch_and_leaves_a_complete_folder(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "interrupted: interrupted during epoch" in err
+    assert "interrupted: stopped by Ctrl-C during epoch" in err
     run = only_run(tmp_path / "runs")
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "interrupted"

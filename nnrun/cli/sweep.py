@@ -10,7 +10,7 @@ import typer
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
 from nnrun.cli.sweep_display import SweepDisplay, ranked_table
-from nnrun.cli.train import StopOnCtrlC
+from nnrun.cli.signals import StopSignals
 from nnrun.errors import InvalidArgumentError
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
 
@@ -74,7 +74,7 @@ def sweep(
         folder, _ = open_folder(plan, runs_dir_or_default(runs_dir), resume, new)
         display = SweepDisplay(stdout, plan.trials, plan.metric, quiet)
         try:
-            with StopOnCtrlC(display) as stopper:
+            with StopSignals(lambda m: display.console.print(f"\n{m}", style="yellow")) as stopper:
                 outcome = run_sweep(
                     plan,
                     folder,

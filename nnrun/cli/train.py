@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import signal
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +11,12 @@ import typer
 from nnrun.cli.common import ConfigArg, DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.display import TrainingDisplay, results_lines, results_table
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
+from nnrun.cli.signals import StopSignals
 from nnrun.config import load_config
 from nnrun.config.build import prepare
+from nnrun.errors import StoreError
 from nnrun.runs import start_run, write_result
+from nnrun.runs.store import RunFolder, check_runs_dir
 from nnrun.trial import TrialResult, run_trial
 
 EXIT_CODES = {"completed": EXIT_OK, "diverged": EXIT_FAILED, "failed": EXIT_FAILED, "interrupted": EXIT_INTERRUPTED}
@@ -30,23 +33,33 @@ def train(
 ) -> None:
     """Train the model a config describes and write a run folder: config, history, metrics, weights, plots."""
     with cli_errors(debug):
+        root = check_runs_dir(runs_dir_or_default(runs_dir))
         experiment = prepare(load_config(config, overrides(set_, name, seed)))
-        folder = start_run(runs_dir_or_default(runs_dir), experiment)
         display = TrainingDisplay(stdout, quiet=quiet)
-        display.say(f"Data: {experiment.dataset.source}")
-        try:
-            with StopOnCtrlC(display) as stopper:
-                result = run_trial(experiment, observer=display, should_stop=stopper.requested)
-        except KeyboardInterrupt:
-            folder.set_status("interrupted", stop_reason="aborted by a second Ctrl-C")
-            raise
-        finally:
-            display.close()
-        write_result(
-            folder, experiment.config.name, result, log="\n".join([*display.lines, *results_lines(result), ""])
-        )
-        show_result(result, folder.path)
-        raise typer.Exit(EXIT_CODES[result.status])
+        with StopSignals(lambda message: display.console.print(f"\n{message}", style="yellow")) as signals:
+            folder = start_run(root, experiment)
+            display.say(f"Data: {experiment.dataset.source}")
+            try:
+                result = run_trial(experiment, observer=display, should_stop=signals.requested)
+            finally:
+                signals.abort_allowed = False  # from here on, a signal waits for the folder to be complete
+                display.close()
+            if signals.requested() and result.status == "interrupted":
+                result.stop_reason = result.stop_reason.replace("stopped", f"stopped by {signals.reason}", 1)
+                result.stop_reason = result.stop_reason.replace("aborted", f"aborted by {signals.reason}", 1)
+            record_result(folder, experiment.config.name, result, [*display.lines, *results_lines(result), ""])
+            show_result(result, folder.path)
+            raise typer.Exit(EXIT_CODES[result.status])
+
+
+def record_result(folder: RunFolder, name: str, result: TrialResult, log_lines: list[str]) -> None:
+    """Write the result; if the disk is full (or the folder vanished), say so in the status when possible."""
+    try:
+        write_result(folder, name, result, log="\n".join(log_lines))
+    except StoreError as e:
+        with contextlib.suppress(StoreError):
+            folder.set_status("failed", stop_reason=f"the run folder could not be written: {e}")
+        raise
 
 
 def show_result(result: TrialResult, path: Path) -> None:
@@ -58,27 +71,3 @@ def show_result(result: TrialResult, path: Path) -> None:
     else:
         report(f"{result.status}: {result.stop_reason}")
     stdout.print(f"Run folder: {path}", highlight=False, markup=False)
-
-
-class StopOnCtrlC:
-    """The first Ctrl-C asks training to stop after the current batch; a second one aborts."""
-
-    def __init__(self, display: TrainingDisplay) -> None:
-        self.display = display
-        self._requested = False
-
-    def requested(self) -> bool:
-        return self._requested
-
-    def _handle(self, signum, frame) -> None:
-        if self._requested:
-            raise KeyboardInterrupt
-        self._requested = True
-        self.display.console.print("\nStopping after this batch (Ctrl-C again to abort)...", style="yellow")
-
-    def __enter__(self) -> StopOnCtrlC:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)

@@ -10,13 +10,14 @@ can be resumed: finished trials are kept, a half-written trial folder is removed
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from nnrun.errors import NnrunError
 from nnrun.runs.record import write_result
@@ -41,32 +42,30 @@ class SweepFolder(RunFolder):
     # -- locking: one process per sweep folder -------------------------------------------------------
 
     def lock(self) -> None:
-        """Take the folder's lock, or raise SweepBusyError if another process holds it."""
-        handle = open(self.path / ".lock", "a+")  # noqa: SIM115 - kept open while the sweep runs
+        """Take the folder's lock, or raise SweepBusyError if another process holds it.
+
+        A ``filelock`` lock on ``.lock`` (flock on POSIX, msvcrt on Windows): the system releases it
+        when the process ends, however it ends, so a killed sweep never leaves its folder locked.
+        """
+        lock = FileLock(self.path / ".lock", timeout=0, is_singleton=False)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+            lock.acquire()
+        except Timeout:
             raise SweepBusyError(f"the sweep in {self.path} is being run by another process") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lock_file = handle
+        self._lock_file = lock
 
     def unlock(self) -> None:
         if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
+            self._lock_file.release()
             self._lock_file = None
 
     def is_locked(self) -> bool:
+        probe = FileLock(self.path / ".lock", timeout=0, is_singleton=False)
         try:
-            with open(self.path / ".lock", "a+") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        except BlockingIOError:
+            probe.acquire()
+        except Timeout:
             return True
+        probe.release()
         return False
 
     # -- manifest ----------------------------------------------------------------------------------
