@@ -9,8 +9,8 @@ import typer
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
-from nnrun.cli.sweep_display import SweepDisplay, ranked_table
 from nnrun.cli.signals import StopSignals
+from nnrun.cli.sweep_display import SweepDisplay, ranked_table
 from nnrun.errors import InvalidArgumentError
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
 
