@@ -27,6 +27,14 @@ def report(message: str) -> None:
     )
 
 
+def warn(message: str) -> None:
+    """A warning, on stderr: the command goes on."""
+    if stderr.is_terminal:
+        stderr.print(f"[bold yellow]warning:[/] {_escape(message)}", markup=True, highlight=False)
+    else:
+        print(f"warning: {message}", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def cli_errors(debug: bool = False) -> Iterator[None]:
     """Turn nnrun errors into one clear message and an exit code (re-raise with --debug)."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
-from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
+from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report, warn
 from nnrun.cli.signals import StopSignals
 from nnrun.cli.sweep_display import SweepDisplay, ranked_table
 from nnrun.errors import InvalidArgumentError
@@ -66,6 +66,8 @@ def sweep(
         if config is None and resume is None:
             raise InvalidArgumentError("give a CONFIG file, or --resume SWEEP_FOLDER")
         plan = plan_sweep(config, overrides(set_), param) if config is not None else plan_from_sweep_folder(resume)
+        for warning in plan.warnings:
+            warn(warning)
         stdout.print(f"{len(plan.trials)} trials, ranked by {plan.metric} ({plan.mode})", highlight=False)
         if dry_run:
             for t in plan.trials:

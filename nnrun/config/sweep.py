@@ -65,6 +65,8 @@ class SweepConfig(BaseModel):
     """whether a larger or smaller metric is better (auto: from its name)"""
     seed: NonNegativeInt = 0
     """seeds the random search's draws"""
+    max_trials: PositiveInt = 10_000
+    """refuse a sweep of more trials than this (grid points × repeats, or trials × repeats)"""
 
     @model_validator(mode="after")
     def _method_fits(self) -> SweepConfig:

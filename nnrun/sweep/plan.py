@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from nnrun.config.load import apply_override, load_raw, parse_override, validate
 from nnrun.config.schema import ExperimentConfig
 from nnrun.config.sweep import SweepConfig
 from nnrun.errors import ConfigError, DataError, Problem, closest
-from nnrun.sweep.spec import TrialPoint, expand, fingerprint, parse_param
+from nnrun.sweep.spec import TrialPoint, distinct, expand, fingerprint, parse_param
 
 ACCURACY_LIKE = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
 
@@ -36,6 +36,7 @@ class SweepPlan:
     metric: str
     mode: str
     fingerprint: str
+    warnings: list[str] = field(default_factory=list)  # e.g. values listed twice (each runs once)
 
     def experiment(self, trial_id: str) -> Experiment:
         return self.experiments[trial_id]
@@ -78,6 +79,13 @@ def plan_from_mapping(data: dict[str, Any], lines: dict, source: str, params: li
         key, values = parse_param(item)
         raw_sweep.setdefault("parameters", {})[key] = values
         from_cli.add(key)
+    warnings = []
+    parameters = raw_sweep.get("parameters")
+    for key, values in parameters.items() if isinstance(parameters, dict) else ():
+        if isinstance(values, list):
+            parameters[key], warning = distinct(key, values)
+            if warning:
+                warnings.append(warning)
     if not raw_sweep.get("parameters"):
         raise ConfigError(
             [
@@ -92,14 +100,19 @@ def plan_from_mapping(data: dict[str, Any], lines: dict, source: str, params: li
         )
     spec = _validate_spec(raw_sweep, lines, source)
     base_config = validate_config(copy.deepcopy(data), source, lines)  # the base itself must be valid
-    trials = expand(spec, base_config.seed)
+    try:
+        trials = expand(spec, base_config.seed)
+    except ConfigError as e:
+        raise ConfigError([Problem(p.path, p.message, _line(lines, p.path)) for p in e.problems], source) from None
     experiments, problems = _validate_trials(data, trials, lines, source, from_cli)
     if problems:
         raise ConfigError(_dedupe(problems), source)
     first = next(iter(experiments.values())).config
     metric, mode = _ranking(spec, first, lines, source)
     name = first.name
-    return SweepPlan(name, source, data, spec, trials, experiments, metric, mode, fingerprint({"config": data}, spec))
+    plan = SweepPlan(name, source, data, spec, trials, experiments, metric, mode, fingerprint({"config": data}, spec))
+    plan.warnings = warnings
+    return plan
 
 
 def _validate_spec(raw: dict[str, Any], lines: dict, source: str) -> SweepConfig:

@@ -2,7 +2,9 @@
 
 A grid is the cartesian product of the listed values; a random search draws ``trials`` points from
 choices and uniform, log-uniform or integer ranges. ``repeats: k`` runs every point with the seeds
-``seed, seed + 1, ..., seed + k - 1``. Every trial's config is validated before anything runs.
+``seed, seed + 1, ..., seed + k - 1`` (from the swept ``seed`` when ``seed`` is swept). Every trial's
+config is validated before anything runs; a sweep larger than ``sweep.max_trials`` is refused before it
+is expanded.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +61,51 @@ def short_key(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
+def distinct(key: str, values: list[Any]) -> tuple[list[Any], str | None]:
+    """The values without repeats (first occurrence kept), and a warning naming the repeats if any."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+    if len(seen) == len(values):
+        return list(values), None
+    repeated = sorted({json.dumps(v, default=str) for v in values if values.count(v) > 1})
+    which = f"the value {repeated[0]} is" if len(repeated) == 1 else f"the values {', '.join(repeated)} are"
+    return list(seen.values()), (
+        f"sweep.parameters.{key}: {which} listed more than once; the sweep runs {len(seen)} distinct "
+        f"value{'s' if len(seen) > 1 else ''}, not {len(values)}"
+    )
+
+
+def count_trials(spec: SweepConfig) -> int:
+    """How many trials the sweep has, without expanding it."""
+    if spec.method != "grid":
+        return (spec.trials or 0) * spec.repeats
+    sizes = (len(v.values if isinstance(v, Distribution) else v) for v in spec.parameters.values())
+    return math.prod(sizes) * spec.repeats
+
+
+def check_size(spec: SweepConfig) -> None:
+    """Refuse a sweep larger than ``sweep.max_trials`` before expanding it (a 1,000,000-point grid)."""
+    n = count_trials(spec)
+    if n <= spec.max_trials:
+        return
+    if spec.method == "grid":
+        sizes = [len(v.values if isinstance(v, Distribution) else v) for v in spec.parameters.values()]
+        shape = " × ".join(map(str, sizes)) + (f" × {spec.repeats} repeats" if spec.repeats > 1 else "")
+        where, what = "sweep.parameters", f"the grid has {n:,} trials ({shape})"
+    else:
+        where, what = "sweep.trials", f"the sweep has {n:,} trials"
+    raise ConfigError(
+        [Problem(where, f"{what}; the limit is {spec.max_trials:,}. Sweep fewer values, or raise sweep.max_trials.")]
+    )
+
+
 def expand(spec: SweepConfig, base_seed: int) -> list[TrialPoint]:
-    """Every trial of the sweep, in order: grid points (or random draws) × repeats."""
+    """Every trial of the sweep, in order: grid points (or random draws) × repeats.
+
+    A swept ``seed`` is the trial's seed; repeats count up from it (``seed, seed + 1, ...``).
+    """
+    check_size(spec)
     keys = list(spec.parameters)
     if spec.method == "grid":
         columns = [v.values if isinstance(v, Distribution) else v for v in spec.parameters.values()]
@@ -77,7 +123,8 @@ def expand(spec: SweepConfig, base_seed: int) -> list[TrialPoint]:
             points.append(point)
     trials = []
     for i, (point, repeat) in enumerate(itertools.product(points, range(spec.repeats)), 1):
-        seed = base_seed + repeat
+        swept = point.get("seed")
+        seed = (swept if isinstance(swept, int) and not isinstance(swept, bool) else base_seed) + repeat
         overrides = [f"{k}={json.dumps(v)}" for k, v in point.items()] + [f"seed={seed}"]
         trials.append(TrialPoint(f"{i:04d}", point, repeat, seed, overrides))
     return trials
