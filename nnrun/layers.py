@@ -11,6 +11,9 @@ from nnrun.engine.layers import (
     Input,
     InputLayer,
     Layer,
+    Multiply,
+    Softmax,
+    Subtract,
 )
 
 __all__ = [
@@ -24,4 +27,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "Multiply",
+    "Softmax",
+    "Subtract",
 ]

@@ -165,3 +165,71 @@ def test_learning_rate_can_be_changed_between_steps():
     assert opt.learning_rate == np.float32(0.5)
     with pytest.raises(InvalidArgumentError, match=r"learning_rate must be a number >= 0\. Received: learning_rate='fast'"):
         opt.learning_rate = "fast"
+
+
+# -- behaviour from Keras's own optimizer tests (optimizer_test.py, <name>_test.py) --------------------
+
+
+def test_none_gradients_raise_like_keras():
+    w = variables([[3.0, 4.0], [5.0, 6.0]], [[3.0, 4.0], [5.0, 6.0]])
+    with pytest.raises(ValueError, match="No gradients provided for any variable"):
+        optimizers.SGD(learning_rate=1.0).apply_gradients([(None, w[0])])
+    np.testing.assert_array_equal(w[0].value, [[3, 4], [5, 6]])  # no NaN written
+    with pytest.warns(UserWarning, match=r"Gradients do not exist for variables \['layer/v0'\]"):
+        optimizers.SGD(learning_rate=1.0).apply_gradients([(None, w[0]), (np.ones((2, 2)), w[1])])
+    np.testing.assert_array_equal(w[0].value, [[3, 4], [5, 6]])
+    np.testing.assert_array_equal(w[1].value, [[2, 3], [4, 5]])
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adam", "Adamax", "Nadam", "RMSprop", "SGD", "AdamW"])
+def test_weight_decay_on_scalar_variables(name):
+    # Keras's <name>_test.py test_weight_decay: 0-d variables, zero gradients, lr 1.0, wd 0.004
+    var1, var2, var3 = (Variable(np.array(2.0, "float32"), n, n) for n in ("var1", "exclude", "var3"))
+    zero = np.zeros((), "float32")
+    cls = OPTIMIZERS.get(name)
+    cls(learning_rate=1.0, weight_decay=0.004).apply_gradients(zip([zero], [var1]))
+    opt2 = cls(learning_rate=1.0, weight_decay=0.004)
+    opt2.exclude_from_weight_decay(var_names=["exclude"])
+    opt2.apply_gradients(zip([zero, zero], [var1, var2]))
+    opt3 = cls(learning_rate=1.0, weight_decay=0.004)
+    opt3.exclude_from_weight_decay(var_list=[var3])
+    opt3.apply_gradients(zip([zero, zero], [var1, var3]))
+    assert var1.value.shape == ()
+    assert float(var1.value) == pytest.approx(1.9760959, abs=1e-6)
+    assert float(var2.value) == pytest.approx(2.0, abs=1e-6)
+    assert float(var3.value) == pytest.approx(2.0, abs=1e-6)
+
+
+def test_nadam_builds_with_no_variables_and_steps_like_keras():
+    opt = optimizers.Nadam()
+    opt.build([])
+    assert opt.built and opt.variables[-1].dtype == np.float32  # u_product
+    w = variables([1.0, 2.0, 3.0, 4.0])
+    optimizers.Nadam(learning_rate=0.5).apply_gradients([(np.array([1.0, 6.0, 7.0, 2.0]), w[0])])
+    np.testing.assert_allclose(w[0].value, [0.4686, 1.4686, 2.4686, 3.4686], rtol=1e-4, atol=1e-4)
+
+
+def test_variables_before_and_after_build_in_keras_order():
+    opt = optimizers.Adam(learning_rate=0.5)
+    before = opt.variables
+    assert len(before) == 2 and before[0] == 0 and before[1] == np.float32(0.5)
+    w = variables([[1.0, 2.0]], [3.0])
+    opt.apply_gradients(zip([np.ones((1, 2)), np.ones(1)], w))
+    shapes = [v.shape for v in opt.variables]
+    # iteration, learning_rate, then momentum/velocity interleaved per variable
+    assert shapes == [(), (), (1, 2), (1, 2), (1,), (1,)]
+    again = optimizers.Adam(learning_rate=0.5)
+    again.build(variables([[0.0, 0.0]], [0.0]))
+    again.set_weights(opt.variables)
+    for a, b in zip(again.variables, opt.variables, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(InvalidArgumentError, match="not built yet"):
+        optimizers.Adam().set_weights(opt.variables)
+
+
+def test_optimizer_auto_naming_like_keras():
+    a1, a2 = optimizers.Adam(), optimizers.Adam()
+    assert a2.name == a1.name + "_1" if a1.name == "adam" else a2.name.startswith("adam_")
+    assert optimizers.AdamW().name.startswith("adam_w")
+    assert optimizers.Adam(name="my_adam").name == "my_adam"
+    assert optimizers.Adam.from_config(a2.get_config()).name == a2.name

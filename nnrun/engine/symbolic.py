@@ -26,6 +26,38 @@ class KerasTensor:
     def layer(self) -> Layer:
         return self.node.layer  # type: ignore[union-attr]
 
+    # -- arithmetic: ``x + residual``, ``x - y``, ``x * gate`` record Add / Subtract / Multiply layers --
+
+    def _merge(self, other: object, op: str, reverse: bool = False) -> KerasTensor:
+        from nnrun.engine.layers.merging import Add, Multiply, Subtract
+
+        if not isinstance(other, KerasTensor):
+            raise TypeError(
+                f"nnrun supports '{op}' between two symbolic tensors of the same shape (through the "
+                f"{'Add' if op == '+' else 'Subtract' if op == '-' else 'Multiply'} layer). "
+                f"Received: {self!r} {op} {other!r}"
+            )
+        layer = {"+": Add, "-": Subtract, "*": Multiply}[op]()
+        return layer([other, self] if reverse else [self, other])
+
+    def __add__(self, other: object) -> KerasTensor:
+        return self._merge(other, "+")
+
+    def __radd__(self, other: object) -> KerasTensor:
+        return self._merge(other, "+", reverse=True)
+
+    def __sub__(self, other: object) -> KerasTensor:
+        return self._merge(other, "-")
+
+    def __rsub__(self, other: object) -> KerasTensor:
+        return self._merge(other, "-", reverse=True)
+
+    def __mul__(self, other: object) -> KerasTensor:
+        return self._merge(other, "*")
+
+    def __rmul__(self, other: object) -> KerasTensor:
+        return self._merge(other, "*", reverse=True)
+
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
 

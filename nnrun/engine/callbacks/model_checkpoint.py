@@ -1,4 +1,5 @@
-"""``ModelCheckpoint``: save the weights (to ``.npz``) every epoch, or when the monitored value improves."""
+"""``ModelCheckpoint``: save the model (``.keras``) or its weights (``.weights.h5``, ``.npz``) every epoch, or
+when the monitored value improves."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from nnrun.errors import InvalidArgumentError
 
 
 class ModelCheckpoint(Callback):
-    """``filepath`` must end in ``.npz`` (nnrun saves weights as NumPy archives, never pickles) and may
-    use ``{epoch}`` (1-based) and any log value, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.weights.npz"``.
+    """As Keras: ``filepath`` ends in ``.keras`` (the whole model; the default ``save_weights_only=False``) or,
+    with ``save_weights_only=True``, in ``.weights.h5``. nnrun also writes weights to ``.npz`` (whatever
+    ``save_weights_only`` says). It may use ``{epoch}`` (1-based) and any log value, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``.
     """
 
     def __init__(
@@ -21,17 +24,24 @@ class ModelCheckpoint(Callback):
         monitor: str = "val_loss",
         verbose: int = 0,
         save_best_only: bool = False,
-        save_weights_only: bool = True,
+        save_weights_only: bool = False,
         mode: str = "auto",
         save_freq: str | int = "epoch",
         initial_value_threshold: float | None = None,
     ) -> None:
         super().__init__()
         filepath = str(filepath)
-        if not filepath.endswith(".npz"):
+        if filepath.endswith(".npz"):  # nnrun's weights archive
+            save_weights_only = True
+        elif save_weights_only and not filepath.endswith(".weights.h5"):
             raise InvalidArgumentError(
-                "ModelCheckpoint filepath must end in '.npz' (nnrun saves weights as a NumPy archive). "
-                f"Received: filepath={filepath!r}"
+                "When using save_weights_only=True in ModelCheckpoint, the filepath provided must end in "
+                f"'.weights.h5' (Keras weights format) or '.npz' (nnrun's). Received: filepath={filepath!r}"
+            )
+        elif not save_weights_only and not filepath.endswith(".keras"):
+            raise InvalidArgumentError(
+                "The filepath provided must end in '.keras' (Keras model format), or in '.weights.h5' with "
+                f"save_weights_only=True. Received: filepath={filepath!r}"
             )
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise InvalidArgumentError(
@@ -82,4 +92,7 @@ class ModelCheckpoint(Callback):
                 self.best = current
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
-        self.model.save_weights(path)  # type: ignore[union-attr]
+        if self.save_weights_only:
+            self.model.save_weights(path)  # type: ignore[union-attr]
+        else:
+            self.model.save(path)  # type: ignore[union-attr]

@@ -7,11 +7,24 @@ from nnrun.engine.layers.dropout import Dropout
 from nnrun.engine.layers.flatten import Flatten
 from nnrun.engine.layers.input_layer import Input, InputLayer
 from nnrun.engine.layers.layer import Layer
-from nnrun.engine.layers.merging import Add, Concatenate
+from nnrun.engine.layers.merging import Add, Concatenate, Multiply, Subtract
+from nnrun.engine.layers.softmax import Softmax
 from nnrun.engine.registry import Registry
 
 LAYERS: Registry[type[Layer]] = Registry("layer")
-for _cls in (Activation, BatchNormalization, Dense, Dropout, Flatten, InputLayer, Add, Concatenate):
+for _cls in (
+    Activation,
+    BatchNormalization,
+    Dense,
+    Dropout,
+    Flatten,
+    InputLayer,
+    Add,
+    Concatenate,
+    Multiply,
+    Softmax,
+    Subtract,
+):
     LAYERS.add(_cls, _cls.__name__)
 
 
@@ -32,5 +45,8 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "Multiply",
+    "Softmax",
+    "Subtract",
     "deserialize",
 ]

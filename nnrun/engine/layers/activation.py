@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,19 @@ from nnrun.engine.layers.layer import Layer
 class Activation(Layer):
     """y = activation(x)"""
 
-    def __init__(self, activation: str | activations.ActivationFunction, **kwargs: Any) -> None:
+    def __init__(self, activation: str | activations.ActivationFunction | Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.activation = activations.get(activation)
+        self.activation = activation
         self.fused_activation_grad = False
+
+    @property
+    def activation(self) -> activations.ActivationFunction:
+        return self._activation
+
+    @activation.setter
+    def activation(self, value: Any) -> None:
+        """A name, an activation function (``activations.relu`` or any callable, forward only) or None (linear)."""
+        self._activation = activations.get(value)
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         y = self.activation.forward(x, self._buffer(x.shape[0], x.shape))

@@ -12,7 +12,8 @@ from nnrun.errors import InvalidArgumentError
 
 
 class BatchNormalization(Layer):
-    """Normalise over the last axis (Keras semantics: biased batch variance, momentum 0.99).
+    """Normalise each feature along ``axis`` (default: the last) over every other axis (Keras semantics:
+    biased batch variance, momentum 0.99).
 
     Training (and ``trainable``): y = γ·(x − μ_B)/sqrt(σ²_B + ε) + β, and the moving statistics move
     towards the batch statistics. Otherwise: y = γ·(x − moving_mean)/sqrt(moving_var + ε) + β.
@@ -32,10 +33,13 @@ class BatchNormalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if axis != -1:
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise InvalidArgumentError(
-                f"BatchNormalization supports only axis=-1 (features last). Received: axis={axis!r}"
+                f"BatchNormalization axis must be an int (the features axis). Received: axis={axis!r}"
             )
+        axis = int(axis)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
             raise InvalidArgumentError(
                 f"BatchNormalization momentum must be in [0, 1]. Received: momentum={momentum!r}"
@@ -50,13 +54,25 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer, "moving_variance_initializer")
 
     def build(self, input_shape: Shape) -> None:
-        c = (input_shape[-1],)
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise InvalidArgumentError(
+                f"BatchNormalization layer '{self.name}': axis={self.axis} is not a feature axis of inputs of "
+                f"shape {tuple(input_shape)} (axis 0 is the batch)."
+            )
+        c = (input_shape[self.axis % rank],)
         self.gamma = self.add_weight("gamma", c, self.gamma_initializer) if self.scale else None
         self.beta = self.add_weight("beta", c, self.beta_initializer) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", c, self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", c, self.moving_variance_initializer, trainable=False)
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        axis = self.axis % x.ndim
+        if axis != x.ndim - 1:  # features on another axis: move them last and back
+            return np.moveaxis(self._forward_last(np.moveaxis(x, axis, -1), training), -1, axis)
+        return self._forward_last(x, training)
+
+    def _forward_last(self, x: np.ndarray, training: bool) -> np.ndarray:
         # x: (batch, ..., C); statistics over every axis but the last.
         x2 = x.reshape(-1, x.shape[-1])
         self._training = training and self.trainable
@@ -88,6 +104,13 @@ class BatchNormalization(Layer):
         return y.reshape(x.shape)
 
     def backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
+        axis = self.axis % dy.ndim
+        if axis != dy.ndim - 1:
+            dx = self._backward_last(np.moveaxis(dy, axis, -1), need_dx)
+            return None if dx is None else np.moveaxis(dx, -1, axis)
+        return self._backward_last(dy, need_dx)
+
+    def _backward_last(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
         dy2 = dy.reshape(-1, dy.shape[-1])
         if not self._training:
             # inference mode: y = γ·x̂ + β with x̂ from the moving statistics, a constant here

@@ -8,6 +8,7 @@ training loop allocates nothing after the first epoch; a caller that keeps an ou
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,23 @@ class Layer:
     #: Layers that take a list of inputs (Concatenate, Add) set this.
     multi_input = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each subclass's ``build`` so that calling it marks the layer built, as Keras does:
+        ``layer.build(shape)`` then ``layer(x)`` must not create a second set of weights."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+
+            @functools.wraps(build)
+            def marking_build(self: Layer, input_shape: Any) -> None:
+                build(self, input_shape)
+                self.built = True
+                if self._build_input_shape is None:
+                    self._build_input_shape = _freeze_shape(input_shape)
+
+            marking_build._marks_built = True  # type: ignore[attr-defined]
+            cls.build = marking_build  # type: ignore[method-assign]
+
     def __init__(
         self,
         *,
@@ -45,7 +63,8 @@ class Layer:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = standardize_dtype(dtype)
-        self.built = False
+        # a layer without weights (no build of its own: Flatten, Activation, Softmax) is built at construction
+        self.built = type(self).build is Layer.build
         self._variables: list[Variable] = []
         self._inbound_nodes: list[Node] = []
         self._build_input_shape: Shape | None = None
@@ -65,12 +84,12 @@ class Layer:
     def build(self, input_shape: Shape) -> None:
         """Create the weights for inputs of ``input_shape`` (batch dimension included, as None)."""
         self.built = True
+        if self._build_input_shape is None:
+            self._build_input_shape = _freeze_shape(input_shape)
 
     def _maybe_build(self, input_shape: Shape) -> None:
         if not self.built:
             self.build(input_shape)
-            self.built = True
-            self._build_input_shape = input_shape
 
     def add_weight(
         self,
@@ -230,7 +249,14 @@ def set_variables(variables: list[Variable], weights: list[Any], where: str) -> 
         var.value[...] = w
 
 
-def _check_shape(shape: Any, argument: str) -> tuple[int, ...]:
+def _freeze_shape(shape: Any) -> Any:
+    """A shape (or a list of shapes) as nested tuples."""
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
+        return tuple(_freeze_shape(s) for s in shape)
+    return tuple(shape) if isinstance(shape, (list, tuple)) else shape
+
+
+def _check_shape(shape: Any, argument: str, allow_empty: bool = False) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
@@ -239,6 +265,6 @@ def _check_shape(shape: Any, argument: str) -> tuple[int, ...]:
         raise InvalidArgumentError(
             f"{argument} must be a tuple of positive ints. Received: {argument}={shape!r}"
         ) from None
-    if not shape or any(d <= 0 for d in shape):
+    if (not shape and not allow_empty) or any(d <= 0 for d in shape):
         raise InvalidArgumentError(f"{argument} must be a tuple of positive ints. Received: {argument}={shape!r}")
     return shape

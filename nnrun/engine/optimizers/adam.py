@@ -34,6 +34,9 @@ class Adam(Optimizer):
         if self.amsgrad:
             self.slots["velocity_hat"] = 0.0
 
+    def slot_order(self):
+        return (("momentum", "velocity"), ("velocity_hat",)) if self.amsgrad else (("momentum", "velocity"),)
+
     def build_extra(self) -> None:
         # per-weight scratch space and the constants, in the weights' dtype ((1 − β) formed in float64)
         dtype = self._dtype

@@ -6,7 +6,8 @@ buffer, so each step is a handful of whole-buffer NumPy operations however many 
 ``apply_gradients`` also works on separate arrays, for Keras-style custom loops.
 
 All state is kept in the weights' dtype (float32 by default); the learning rate is a float32, as in
-Keras, where ``0.1`` is really ``0.10000000149011612``.
+Keras, where ``0.1`` is really ``0.10000000149011612``. A learning-rate schedule (or a zero-argument
+callable) is evaluated once per step, before the updates.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from nnrun.engine.naming import to_snake_case, unique_name
+from nnrun.engine.optimizers import schedules
 from nnrun.engine.registry import Registry
 from nnrun.engine.variable import Variable
-from nnrun.errors import InvalidArgumentError, NotBuiltError
+from nnrun.errors import InvalidArgumentError
 
 OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
 
@@ -67,8 +70,16 @@ class Optimizer:
             learning_rate = lr
         if learning_rate is None:
             learning_rate = self.default_learning_rate
-        self._lr_given = _check_number(cls, "learning_rate", learning_rate, low=0.0, low_open=True)
-        self._lr = np.float32(self._lr_given)
+        if isinstance(learning_rate, dict):  # a serialized schedule, as in a Keras config
+            learning_rate = schedules.deserialize(learning_rate)
+        self.iterations = 0
+        self._schedule: Any = None
+        if isinstance(learning_rate, schedules.LearningRateSchedule) or callable(learning_rate):
+            self._schedule = self._lr_given = learning_rate
+            self._lr = np.float32(self._scheduled_lr())
+        else:
+            self._lr_given = _check_number(cls, "learning_rate", learning_rate, low=0.0, low_open=True)
+            self._lr = np.float32(self._lr_given)
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise InvalidArgumentError(
                 f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can be set. Received: "
@@ -78,8 +89,7 @@ class Optimizer:
         self.clipvalue = _optional_number(cls, "clipvalue", clipvalue)
         self.global_clipnorm = _optional_number(cls, "global_clipnorm", global_clipnorm)
         self.weight_decay = _optional_number(cls, "weight_decay", weight_decay)
-        self.name = name or OPTIMIZERS.canonical(cls).lower()
-        self.iterations = 0
+        self.name = name or unique_name(to_snake_case(cls))  # adam, adam_1, ... as Keras names them
         self.built = False
         self._groups: list[_Group] = []
         self._variables: list[Variable] = []
@@ -91,12 +101,28 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> np.float32:
-        return self._lr
+        """The current learning rate (a schedule's value at the current step)."""
+        return np.float32(self._scheduled_lr()) if self._schedule is not None else self._lr
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
+        if isinstance(self._schedule, schedules.LearningRateSchedule):
+            raise TypeError(
+                f"{type(self).__name__} was created with a LearningRateSchedule as its learning_rate, so its "
+                "learning rate cannot be set. Create the optimizer with a float learning_rate to set it."
+            )
+        if isinstance(value, schedules.LearningRateSchedule) or callable(value):
+            self._schedule = self._lr_given = value
+            self._lr = np.float32(self._scheduled_lr())
+            return
+        self._schedule = None
         self._lr_given = _check_number(type(self).__name__, "learning_rate", value, low=0.0)
         self._lr = np.float32(self._lr_given)
+
+    def _scheduled_lr(self) -> Any:
+        if isinstance(self._schedule, schedules.LearningRateSchedule):
+            return self._schedule(self.iterations)
+        return self._schedule()
 
     lr = learning_rate  # Keras 2 spelling
 
@@ -111,9 +137,14 @@ class Optimizer:
             offsets = np.cumsum([0] + [v.size for v in self._variables])
             self._flat_views = [(v, slice(a, b)) for v, a, b in zip(self._variables, offsets[:-1], offsets[1:])]
         else:
-            self._groups = [_Group(v.value, v.grad, self._make_slots(v.value)) for v in self._variables]
+            # a 0-d variable is updated through a 1-element view, so every kernel can write with out=
+            self._groups = []
+            for v in self._variables:
+                w = v.value if v.value.ndim else v.value.reshape(1)
+                g = v.grad if v.value.ndim else v.grad.reshape(1)
+                self._groups.append(_Group(w, g, self._make_slots(w)))
             self._flat_views = []
-        self._dtype = self._groups[0].w.dtype.type if self._groups else np.float32
+        self._dtype = self._groups[0].w.dtype.type if self._groups else np.float32  # type: ignore[assignment]
         self._clips = bool(self.clipnorm or self.clipvalue or self.global_clipnorm)
         self.build_extra()
         self.built = True
@@ -142,6 +173,8 @@ class Optimizer:
         """Apply the gradients already in the variables' ``grad`` slots, then count the step."""
         groups = self._groups
         dtype = self._dtype
+        if self._schedule is not None:  # once per step, at the step's 0-based iteration
+            self._lr = np.float32(self._scheduled_lr())
         lr = dtype(self._lr)
         if self._clips:
             self._clip_gradients(dtype)
@@ -162,6 +195,17 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> None:
         """Keras-style: apply ``(gradient, variable)`` pairs (builds the optimizer on first use)."""
         pairs = list(grads_and_vars)
+        # as Keras: variables without a gradient are skipped with a warning; none at all is an error
+        missing = [v.path for g, v in pairs if g is None]
+        pairs = [(g, v) for g, v in pairs if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if missing:
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss. "
+                "If using model.compile(), did you forget to provide a loss argument?",
+                stacklevel=2,
+            )
         variables = [v for _, v in pairs]
         if not self.built:
             self.build(variables)
@@ -219,27 +263,74 @@ class Optimizer:
 
     # -- state and config ---------------------------------------------------------------------------
 
+    def slot_order(self) -> tuple[tuple[str, ...], ...]:
+        """Keras's order of the slot arrays: each tuple's slots interleaved variable by variable, tuple after
+        tuple (as Keras's ``add_optimizer_variables`` calls create them)."""
+        return (tuple(self.slots),)
+
+    def _slot_views(self) -> list[np.ndarray]:
+        """Every slot array, in Keras's order, as a view shaped like its variable."""
+        if self._flat_views:
+            group = self._groups[0]
+            per_var = [{n: group.slots[n][s].reshape(v.shape) for n in self.slots} for v, s in self._flat_views]
+        else:
+            per_var = [
+                {n: gr.slots[n].reshape(v.shape) for n in self.slots} for v, gr in zip(self._variables, self._groups)
+            ]
+        return [slots[n] for names in self.slot_order() for slots in per_var for n in names]
+
     @property
     def variables(self) -> list[np.ndarray]:
-        """Keras order: iteration, learning_rate, then the slot arrays."""
-        if not self.built:
-            raise NotBuiltError(f"{type(self).__name__} is not built yet (it is built on the first training step).")
-        out = [np.array(self.iterations, np.int64), np.array(self._lr)]
-        out += [gr.slots[name] for name in self.slots for gr in self._groups]
-        out += self.extra_variables()
+        """Keras order: iteration, learning_rate (unless scheduled), then the slot arrays (once built)."""
+        out = [np.array(self.iterations, np.int64)]
+        if self._schedule is None:
+            out.append(np.array(self._lr))
+        if self.built:
+            out += self._slot_views() + self.extra_variables()
         return out
 
     def extra_variables(self) -> list[np.ndarray]:
         return []
+
+    def set_extra_variables(self, values: list[np.ndarray]) -> None:
+        """Restore what ``extra_variables`` returned."""
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Restore ``variables`` (after build): the step counter, the learning rate and every slot array."""
+        if not self.built:
+            raise InvalidArgumentError(
+                f"You are calling set_weights() on optimizer '{self.name}', which is not built yet. Call "
+                "optimizer.build(trainable_variables) first."
+            )
+        current = self.variables
+        weights = [np.asarray(w) for w in weights]
+        if len(weights) != len(current) or any(w.shape != c.shape for w, c in zip(weights, current)):
+            raise InvalidArgumentError(
+                f"Optimizer '{self.name}' has {len(current)} variables of shapes {[c.shape for c in current]}. "
+                f"Received: {len(weights)} arrays of shapes {[w.shape for w in weights]}"
+            )
+        self.iterations = int(weights[0])
+        k = 1
+        if self._schedule is None:
+            self._lr = np.float32(weights[1])
+            self._lr_given = float(self._lr)
+            k = 2
+        views = self._slot_views()
+        for view, w in zip(views, weights[k : k + len(views)]):
+            view[...] = w
+        self.set_extra_variables(weights[k + len(views) :])
 
     def count_params(self) -> int:
         return sum(math.prod(v.shape) for v in self.variables)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments."""
+        lr = self._lr_given
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
         return {
             "name": self.name,
-            "learning_rate": self._lr_given,
+            "learning_rate": lr,
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "clipvalue": self.clipvalue,

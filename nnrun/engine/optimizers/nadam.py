@@ -31,11 +31,13 @@ class Nadam(Optimizer):
         self.slots = {"momentum": 0.0, "velocity": 0.0}
 
     def build_extra(self) -> None:
-        dtype = self._groups[0].w.dtype.type
-        self._u_product = dtype(1.0)
+        self._u_product = self._dtype(1.0)
 
     def extra_variables(self):
         return [np.array(self._u_product)]
+
+    def set_extra_variables(self, values):
+        self._u_product = self._dtype(values[0])
 
     def prepare_step(self, t, lr, dtype):
         decay = dtype(0.96)

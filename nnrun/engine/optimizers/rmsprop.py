@@ -35,6 +35,9 @@ class RMSprop(Optimizer):
         if self.centered:
             self.slots["average_gradient"] = 0.0
 
+    def slot_order(self):
+        return tuple((name,) for name in self.slots)  # Keras creates velocity, momentum, average_gradient apart
+
     def update_step(self, g, w, lr, slots):
         rho, one_minus_rho = self.rho, 1 - self.rho
         v = slots["velocity"]

@@ -1,8 +1,7 @@
-"""Saving and loading weights (``.npz``, never pickles) and model configs (JSON). Writes are atomic."""
+"""nnrun's own weights format: a ``.npz`` archive (never pickles), written atomically."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -30,15 +29,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], write: Any) -> None:
         raise
 
 
-def save_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
+def save_weights_npz(model: Model, filepath: str | os.PathLike[str]) -> None:
     """Every weight, keyed ``"<index>/<layer>/<weight>"`` so that the Keras order survives."""
     model._require_built()
     arrays = {f"{i:04d}/{v.path}": v.value for i, v in enumerate(model.weights)}
     atomic_write_bytes(filepath, lambda f: np.savez(f, **arrays))
 
 
-def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
-    """Load weights saved by :func:`save_weights`; names, count and shapes must match."""
+def load_weights_npz(model: Model, filepath: str | os.PathLike[str]) -> None:
+    """Load weights saved by :func:`save_weights_npz`; names, count and shapes must match."""
     model._require_built()
     try:
         with np.load(filepath, allow_pickle=False) as data:
@@ -59,13 +58,3 @@ def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
                 f"with shape {var.shape}."
             )
     model.set_weights([stored[k] for k in keys])
-
-
-def model_from_json(text: str) -> Model:
-    """Rebuild a model (architecture only, fresh weights) from ``model.to_json()``."""
-    from nnrun.engine.models.model import Model
-    from nnrun.engine.models.sequential import Sequential
-
-    spec = json.loads(text)
-    cls = Sequential if spec.get("class_name") == "Sequential" else Model
-    return cls.from_config(spec["config"])
