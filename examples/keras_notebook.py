@@ -14,8 +14,9 @@ model1 = Sequential([Dense(2, input_shape=(2,), activation="sigmoid"), Dense(1, 
 model1.summary()
 
 nn = Sequential()
-nn.add(Dense(3, input_dim=3, activation="sigmoid", name="layer_1", kernel_initializer="zeros",
-             bias_initializer="zeros"))
+nn.add(
+    Dense(3, input_dim=3, activation="sigmoid", name="layer_1", kernel_initializer="zeros", bias_initializer="zeros")
+)
 nn.add(Dense(2, activation="sigmoid", name="layer_2", kernel_initializer="zeros", bias_initializer="zeros"))
 nn.summary()
 weights = [np.random.rand(*w.shape) for w in nn.get_weights()]

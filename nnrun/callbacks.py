@@ -1,9 +1,14 @@
-"""Keras-style import path: ``from nnrun.callbacks import EarlyStopping, ...``."""
+"""Keras-style import path: ``from nnrun.callbacks import EarlyStopping, CSVLogger, ...``."""
 
 from nnrun.engine.callbacks import (
+    BackupAndRestore,
     Callback,
+    CallbackList,
+    CSVLogger,
     EarlyStopping,
     History,
+    LambdaCallback,
+    LearningRateScheduler,
     ModelCheckpoint,
     ProgbarLogger,
     ReduceLROnPlateau,
@@ -11,9 +16,14 @@ from nnrun.engine.callbacks import (
 )
 
 __all__ = [
+    "BackupAndRestore",
+    "CSVLogger",
     "Callback",
+    "CallbackList",
     "EarlyStopping",
     "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",

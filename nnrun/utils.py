@@ -1,4 +1,4 @@
-"""Keras-style import path: ``nnrun.utils.set_random_seed(seed)``, ``to_categorical``."""
+"""Keras-style import path: ``nnrun.utils.set_random_seed(seed)``, ``to_categorical``, ``normalize``."""
 
 from __future__ import annotations
 
@@ -26,4 +26,12 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
     return out
 
 
-__all__ = ["set_random_seed", "to_categorical"]
+def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
+    """``x`` divided by its ``order``-norm along ``axis`` (as ``keras.utils.normalize``; zero vectors stay zero)."""
+    x = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
+
+
+__all__ = ["normalize", "set_random_seed", "to_categorical"]

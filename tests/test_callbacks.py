@@ -150,8 +150,11 @@ def test_model_checkpoint_saves_npz_per_epoch_and_only_best(tmp_path):
 
 
 def test_model_checkpoint_rejects_other_formats():
-    with pytest.raises(InvalidArgumentError, match=r"filepath must end in '\.npz'.*Received: filepath='model\.keras'"):
-        ModelCheckpoint("model.keras")
+    # Keras: a whole-model checkpoint must be a .keras file; weights only, .weights.h5
+    with pytest.raises(InvalidArgumentError, match=r"must end in '\.keras'.*Received: filepath='model\.h5x'"):
+        ModelCheckpoint("model.h5x")
+    with pytest.raises(InvalidArgumentError, match=r"must end in\s+'\.weights\.h5'.*Received: filepath='m\.keras'"):
+        ModelCheckpoint("m.keras", save_weights_only=True)
 
 
 def test_stop_training_from_a_callback_ends_the_epoch_after_the_batch():
@@ -191,3 +194,204 @@ def test_hooks_are_called_in_keras_order():
     model().fit(x, y, batch_size=4, epochs=1, verbose=0, validation_split=0.5, callbacks=[Trace()])
     assert calls == ["train_begin", "epoch_begin 0", "batch_begin 0", "batch_end 0",
                      "epoch_end 0 ['accuracy', 'loss', 'val_accuracy', 'val_loss']", "train_end"]
+
+
+# -- the hook protocol (Keras's callback.py / callback_list.py) ---------------------------------------------
+
+
+def _recording_hook(name):
+    def hook(self, *args):
+        logs = args[-1]
+        self.events.append((name, *args[:-1], dict(logs) if isinstance(logs, dict) else logs))
+
+    return hook
+
+
+class Recorder(Callback):
+    """Records every hook it receives (Keras 3 names) with a copy of its logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    locals().update(
+        {
+            name: _recording_hook(name)
+            for name in vars(Callback)
+            if name.startswith("on_") and name not in ("on_batch_begin", "on_batch_end")
+        }
+    )
+
+
+def test_every_hook_of_fit_receives_a_dict_of_logs_never_none():
+    x, y = reference_data()
+    rec = Recorder()
+    model().fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0, validation_split=0.5, callbacks=[rec])
+    names = [e[0] for e in rec.events]
+    assert names == [
+        "on_train_begin", "on_epoch_begin", "on_train_batch_begin", "on_train_batch_end",
+        "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end", "on_epoch_end", "on_train_end",
+    ]  # fmt: skip
+    assert all(isinstance(e[-1], dict) for e in rec.events)
+    assert rec.events[0] == ("on_train_begin", {})
+    assert rec.events[1] == ("on_epoch_begin", 0, {})
+    assert sorted(rec.events[-2][-1]) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+
+
+def test_keras_2_batch_hooks_are_called_with_the_running_means_of_the_training_batches():
+    """Keras routes on_train_batch_* to on_batch_* (Deep Learning with Python, ch. 7, plots per-batch losses)."""
+
+    class LossHistory(Callback):
+        def on_train_begin(self, logs):
+            self.per_batch_losses = []
+            self.begins = []
+
+        def on_batch_begin(self, batch, logs):
+            self.begins.append((batch, logs))
+
+        def on_batch_end(self, batch, logs):
+            self.per_batch_losses.append(logs.get("loss"))
+
+    x, y = reference_data()
+    cb = LossHistory()
+    history = model().fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, callbacks=[cb])
+    assert cb.begins == [(0, {}), (1, {}), (0, {}), (1, {})]
+    assert len(cb.per_batch_losses) == 4
+    assert cb.per_batch_losses[1] == history.history["loss"][0]  # the running mean after the last batch
+
+
+def test_evaluate_calls_the_test_hooks_with_running_means_and_the_final_logs():
+    x, y = reference_data()
+    m = model()
+    rec = Recorder()
+    result = m.evaluate(x, y, batch_size=4, verbose=0, callbacks=[rec], return_dict=True)
+    assert [e[0] for e in rec.events] == [
+        "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_batch_begin", "on_test_batch_end",
+        "on_test_end",
+    ]  # fmt: skip
+    assert rec.events[0] == ("on_test_begin", {})
+    assert rec.events[-1] == ("on_test_end", result)
+    assert rec.events[-2] == ("on_test_batch_end", 1, result)
+    # the reference experiment's initial evaluate: loss 0.689239, accuracy 0.625 (keras-semantics §9)
+    assert result["loss"] == pytest.approx(0.689239, abs=1e-6) and result["accuracy"] == 0.625
+
+
+def test_predict_calls_the_predict_hooks_with_each_batch_of_outputs():
+    x, _ = reference_data()
+    m = model()
+    rec = Recorder()
+    out = m.predict(x, batch_size=5, verbose=0, callbacks=[rec])
+    assert [e[0] for e in rec.events] == [
+        "on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end", "on_predict_batch_begin",
+        "on_predict_batch_end", "on_predict_end",
+    ]  # fmt: skip
+    assert rec.events[0] == ("on_predict_begin", {}) and rec.events[-1] == ("on_predict_end", {})
+    np.testing.assert_array_equal(rec.events[2][-1]["outputs"], out[:5])
+    np.testing.assert_array_equal(rec.events[4][-1]["outputs"], out[5:])
+
+
+# -- CSVLogger, LearningRateScheduler, LambdaCallback, BackupAndRestore ----------------------------------------
+
+
+def keras_csv_model():
+    """Dense(1, sigmoid) with kernel ones and bias zeros, SGD(0.01): the model the Keras values below come from."""
+    m = Sequential([Input(shape=(3,)), Dense(1, activation="sigmoid", kernel_initializer="ones")])
+    m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def test_csv_logger_writes_what_keras_writes(tmp_path):
+    from nnrun.callbacks import CSVLogger
+
+    x, y = reference_data()
+    path = tmp_path / "log.csv"
+    m = keras_csv_model()
+    history = m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, callbacks=[CSVLogger(path)])
+    lines = path.read_text().splitlines()
+    # Keras 3.15 (JAX): 'epoch,accuracy,loss,val_accuracy,val_loss\n0,0.625,0.6096484065055847,NA,NA\n1,0.75,...'
+    assert lines[0] == "epoch,accuracy,loss,val_accuracy,val_loss"
+    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1"]
+    assert [line.split(",")[3:] for line in lines[1:]] == [["NA", "NA"], ["NA", "NA"]]
+    losses = [float(line.split(",")[2]) for line in lines[1:]]
+    assert losses == history.history["loss"]
+    np.testing.assert_allclose(losses, [0.6096484065055847, 0.6094661355018616], rtol=1e-6)
+    assert [float(line.split(",")[1]) for line in lines[1:]] == [0.625, 0.75]
+
+
+def test_csv_logger_separator_and_append_write_one_header(tmp_path):
+    from nnrun.callbacks import CSVLogger
+
+    x, y = reference_data()
+    path = tmp_path / "log.csv"
+    m = keras_csv_model()
+    m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, validation_split=0.5,
+          callbacks=[CSVLogger(path, separator=";")])  # fmt: skip
+    m.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0, validation_split=0.5,
+          callbacks=[CSVLogger(path, separator=";", append=True)])  # fmt: skip
+    lines = path.read_text().splitlines()
+    assert lines[0] == "epoch;accuracy;loss;val_accuracy;val_loss"
+    assert [line.split(";")[0] for line in lines] == ["epoch", "0", "1", "0"]
+    assert all("NA" not in line for line in lines)
+    m.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[CSVLogger(path)])  # append=False starts over
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_learning_rate_scheduler_sets_and_logs_the_rate_as_keras():
+    from nnrun.callbacks import LearningRateScheduler
+
+    x, y = reference_data()
+    m = keras_csv_model()
+    h = m.fit(x, y, epochs=3, batch_size=4, verbose=0, callbacks=[LearningRateScheduler(lambda e, lr: lr * 0.5)])
+    # Keras 3.15: [0.004999999888241291, 0.0024999999441206455, 0.0012499999720603228] (float32 rates)
+    assert h.history["learning_rate"] == [0.004999999888241291, 0.0024999999441206455, 0.0012499999720603228]
+    assert float(m.optimizer.learning_rate) == 0.0012499999720603228
+    h = m.fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=[LearningRateScheduler(lambda e: 0.1 / (e + 1))])
+    assert h.history["learning_rate"] == [0.10000000149011612, 0.05000000074505806]  # Keras 2's schedule(epoch)
+    with pytest.raises(InvalidArgumentError, match=r"should be a float\. Got: '0\.1'"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e, lr: "0.1")])
+
+
+def test_lambda_callback_calls_each_function_in_keras_order():
+    from nnrun.callbacks import LambdaCallback
+
+    x, y = reference_data()
+    events = []
+    cb = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: events.append(("ee", epoch)),
+        on_batch_end=lambda batch, logs: events.append(("be", batch)),
+        on_train_begin=lambda logs: events.append(("tb", logs)),
+    )
+    keras_csv_model().fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[cb])
+    assert events == [("tb", {}), ("be", 0), ("be", 1), ("ee", 0)]  # Keras 3.15 gives the same list
+    with pytest.raises(InvalidArgumentError, match=r"'on_epoch_ends' is not a callback hook.*on_epoch_end"):
+        LambdaCallback(on_epoch_ends=print)
+
+
+def test_backup_and_restore_resumes_from_the_last_finished_epoch(tmp_path):
+    from nnrun.callbacks import BackupAndRestore
+
+    class InterruptAt(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise RuntimeError("interrupted")
+
+    x, y = reference_data()
+    backup = tmp_path / "backup"
+    m = model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        m.fit(x, y, epochs=4, batch_size=4, shuffle=False, verbose=0,
+              callbacks=[BackupAndRestore(backup), InterruptAt()])  # fmt: skip
+    assert sorted(p.name for p in backup.iterdir()) == ["latest.weights.h5", "training_metadata.json"]
+    after_two = m.get_weights()
+    resumed = model()  # fresh weights: the backup brings the trained ones back
+    history = resumed.fit(x, y, epochs=4, batch_size=4, shuffle=False, verbose=0, callbacks=[BackupAndRestore(backup)])
+    assert history.epoch == [2, 3]
+    assert not backup.exists()  # deleted when training ends normally
+
+    straight = model()
+    straight.set_weights(after_two)
+    straight.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(InvalidArgumentError, match="save_freq=0"):
+        BackupAndRestore(backup, save_freq=0)

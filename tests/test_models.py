@@ -34,8 +34,10 @@ def capture_summary(model, **kwargs) -> str:
 
 
 def test_summary_matches_keras_layout():
-    model = Sequential([Input(shape=(3,)), Dense(4, activation="relu", name="dense"),
-                        Dense(1, activation="sigmoid", name="dense_1")], name="sequential")
+    model = Sequential(
+        [Input(shape=(3,)), Dense(4, activation="relu", name="dense"), Dense(1, activation="sigmoid", name="dense_1")],
+        name="sequential",
+    )
     assert capture_summary(model, line_length=76) == KERAS_SUMMARY_S9
 
 
@@ -70,8 +72,11 @@ def test_notebook_parameter_counts_and_set_weights():
     model1 = Sequential([Dense(2, input_shape=(2,), activation="sigmoid"), Dense(1, activation="sigmoid")])
     assert model1.count_params() == 9
     nn = Sequential()
-    nn.add(Dense(3, input_dim=3, activation="sigmoid", name="layer_1", kernel_initializer="zeros",
-                 bias_initializer="zeros"))
+    nn.add(
+        Dense(
+            3, input_dim=3, activation="sigmoid", name="layer_1", kernel_initializer="zeros", bias_initializer="zeros"
+        )
+    )
     nn.add(Dense(2, activation="sigmoid", name="layer_2", kernel_initializer="zeros", bias_initializer="zeros"))
     assert nn.count_params() == 20  # (3·3 + 3) + (3·2 + 2), Keras's in·units + units per Dense
     assert [w.shape for w in nn.get_weights()] == [(3, 3), (3,), (3, 2), (2,)]
@@ -153,7 +158,10 @@ def test_set_weights_checks_count_and_shapes_and_changes_nothing_on_error():
     before = model.get_weights()
     bad = reference_weights()
     bad[2] = np.zeros((4, 2), "float32")
-    with pytest.raises(InvalidArgumentError, match=r"weight 'dense_\d+/kernel' has shape \(4, 1\)\. Received: an array of shape \(4, 2\)"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"weight 'dense_\d+/kernel' has shape \(4, 1\)\. Received: an array of shape \(4, 2\)",
+    ):
         model.set_weights(bad)
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -166,8 +174,9 @@ def test_save_and_load_weights_round_trip(tmp_path):
     path = tmp_path / "w.weights.npz"
     model.save_weights(path)
     with np.load(path, allow_pickle=False) as data:
-        assert sorted(data.files)[0].endswith("dense_" + model.layers[0].name.split("_")[-1] + "/kernel") or \
-            sorted(data.files)[0].endswith("/kernel")
+        assert sorted(data.files)[0].endswith("dense_" + model.layers[0].name.split("_")[-1] + "/kernel") or sorted(
+            data.files
+        )[0].endswith("/kernel")
     other = Sequential([Input(shape=(3,)), Dense(4), BatchNormalization(), Dense(1)])
     other.load_weights(path)
     for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
@@ -180,8 +189,15 @@ def test_save_and_load_weights_round_trip(tmp_path):
 
 
 def test_config_json_round_trip_rebuilds_the_architecture():
-    model = Sequential([Input(shape=(4,)), Dense(8, activation="tanh", kernel_initializer="he_normal"),
-                        Dropout(0.25), BatchNormalization(momentum=0.9), Dense(3, activation="softmax")])
+    model = Sequential(
+        [
+            Input(shape=(4,)),
+            Dense(8, activation="tanh", kernel_initializer="he_normal"),
+            Dropout(0.25),
+            BatchNormalization(momentum=0.9),
+            Dense(3, activation="softmax"),
+        ]
+    )
     text = model.to_json()
     spec = json.loads(text)
     assert spec["class_name"] == "Sequential"
@@ -200,8 +216,14 @@ def test_config_json_round_trip_rebuilds_the_architecture():
 
 
 def test_layer_get_config_rebuilds_each_layer():
-    for layer in (Dense(3, activation="relu", use_bias=False), Dropout(0.3, seed=1), BatchNormalization(center=False),
-                  Flatten(), Concatenate(axis=-1), Add()):
+    for layer in (
+        Dense(3, activation="relu", use_bias=False),
+        Dropout(0.3, seed=1),
+        BatchNormalization(center=False),
+        Flatten(),
+        Concatenate(axis=-1),
+        Add(),
+    ):
         config = layer.get_config()
         clone = type(layer).from_config(config)
         assert clone.get_config() == config
@@ -216,3 +238,90 @@ def test_model_rejects_shared_layers_and_foreign_inputs():
     other = Input(shape=(3,))
     with pytest.raises(InvalidArgumentError, match="depends on an Input that is not in the model's inputs"):
         Model(x, Add()([Dense(2)(x), Dense(2)(other)]))
+
+
+# -- issue 10: metrics_names, a model as a layer, Sequential's checks, dict inputs ------------------------------
+
+
+def test_metrics_names_as_keras_3():
+    # Keras 3.15: [] before compile, ['loss'] without metrics, ['loss', 'compile_metrics'] with them
+    m = Sequential([Input(shape=(3,)), Dense(1, activation="sigmoid")])
+    assert m.metrics_names == []
+    m.compile(optimizer="sgd", loss="binary_crossentropy")
+    assert m.metrics_names == ["loss"]
+    m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    assert m.metrics_names == ["loss", "compile_metrics"]
+
+
+def test_a_model_used_as_a_layer_shares_its_weights_and_trains():
+    from nnrun.layers import Softmax
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    inner = Sequential([Input(shape=(4,)), Dense(2)], name="logits")
+    outer = Sequential([Input(shape=(3,)), Dense(4, activation="tanh"), inner, Softmax()])
+    assert [v is w for v, w in zip(outer.weights[2:], inner.weights, strict=True)] == [True, True]
+    outer.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in outer.get_weights()]
+    outer.fit(x, y, epochs=2, verbose=0)
+    # the gradient reached the Dense layer in front of the inner model (its dL/dx was returned)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, outer.get_weights(), strict=True))
+    probs = outer.predict(x, verbose=0)
+    logits = inner.predict(outer.layers[0](x), verbose=0)
+    np.testing.assert_allclose(probs, np.exp(logits) / np.exp(logits).sum(1, keepdims=True), rtol=1e-5)
+
+
+def test_a_model_called_on_a_symbolic_tensor_is_a_layer_of_the_new_model():
+    inner = Sequential([Input(shape=(3,)), Dense(2)])
+    inputs = Input(shape=(3,))
+    outer = Model(inputs, Dense(1)(inner(inputs)))
+    x = np.ones((2, 3), "float32")
+    assert outer.count_params() == inner.count_params() + 3
+    assert outer.predict(x, verbose=0).shape == (2, 1)
+    with pytest.raises(InvalidArgumentError, match="already used in a model"):
+        inner(Input(shape=(3,)))
+
+
+def test_sequential_rejects_a_duplicate_layer_name_at_add():
+    m = Sequential([Dense(2, name="d")])
+    with pytest.raises(InvalidArgumentError, match=r"should have unique names\. Name 'd' is already the name"):
+        m.add(Dense(3, name="d"))
+
+
+def test_sequential_build_with_another_shape_raises_and_the_same_shape_is_fine():
+    m = Sequential([Dense(2)])
+    m.build((None, 2))
+    m.build((None, 2))
+    m.build((5, 2))  # a batch dimension of 5 is the same input shape
+    with pytest.raises(InvalidArgumentError, match=r"already been configured to use input shape \(None, 2\).*\(3, 4\)"):
+        m.build((3, 4))
+
+
+def test_an_empty_sequential_model_raises_as_keras():
+    m = Sequential(name="empty")
+    with pytest.raises(ValueError, match="Sequential model empty cannot be built because it has no layers"):
+        m(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="no layers"):
+        m.predict(np.ones((2, 3)), verbose=0)
+    with pytest.raises(AttributeError, match="Sequential model 'empty' has no defined input shape yet"):
+        m.input_shape  # noqa: B018
+    assert not hasattr(m, "input_shape")
+
+
+def test_dict_inputs_are_matched_to_input_names():
+    a, b = Input(shape=(2,), name="age"), Input(shape=(3,), name="bmi")
+    model = Model([a, b], Dense(1)(Concatenate()([a, b])))
+    xa, xb = np.ones((4, 2), "float32"), np.full((4, 3), 2.0, "float32")
+    np.testing.assert_array_equal(model.predict({"bmi": xb, "age": xa}, verbose=0), model.predict([xa, xb], verbose=0))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit({"age": xa, "bmi": xb}, np.zeros(4), epochs=1, verbose=0)
+    with pytest.raises(DataError, match=r"input names \['age', 'bmi'\]. Unknown: \['bmj'\]. Missing: \['bmi'\]"):
+        model.predict({"age": xa, "bmj": xb}, verbose=0)
+
+
+def test_calling_a_model_returns_a_new_ndarray():
+    m = Sequential([Input(shape=(3,)), Dense(2)])
+    x = np.ones((2, 3), "float32")
+    y1, y2 = m(x), m(x)
+    assert type(y1) is np.ndarray and y1 is not y2 and not np.shares_memory(y1, y2)

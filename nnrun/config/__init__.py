@@ -14,4 +14,40 @@ def config_json_schema() -> dict[str, Any]:
     return schema
 
 
-__all__ = ["ExperimentConfig", "config_json_schema", "load_config", "validate_config"]
+# ``keras.config`` under ``import nnrun as keras``: the engine's numerics (imported on use)
+def backend() -> str:
+    """The backend's name, as ``keras.config.backend()``: always ``"numpy"``."""
+    return "numpy"
+
+
+def floatx() -> str:
+    """The default float type (``"float32"`` unless changed with :func:`set_floatx`)."""
+    from nnrun.engine.backend import floatx as _floatx
+
+    return _floatx()
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type: ``"float32"`` or ``"float64"``."""
+    from nnrun.engine.backend import set_floatx as _set_floatx
+
+    _set_floatx(value)
+
+
+def epsilon() -> float:
+    """The fuzz factor (1e-7), as ``keras.config.epsilon()``."""
+    from nnrun.engine.backend import epsilon as _epsilon
+
+    return _epsilon()
+
+
+__all__ = [
+    "ExperimentConfig",
+    "backend",
+    "config_json_schema",
+    "epsilon",
+    "floatx",
+    "load_config",
+    "set_floatx",
+    "validate_config",
+]

@@ -31,7 +31,7 @@ def resolve_mode(cls: str, mode: str, monitor: str, model: Model | None) -> str:
         return "min"
     directions = model.metric_directions() if model is not None else {}
     if name in directions:
-        return "max" if directions[name] == "up" else "min"
+        return "max" if directions[name] in ("max", "up") else "min"  # metrics say "max"/"min"
     raise InvalidArgumentError(
         f"{cls} could not infer whether '{monitor}' should be minimized or maximized; pass mode='min' or "
         f"mode='max'. Known metrics: {', '.join(['loss', *directions]) or 'none'}"

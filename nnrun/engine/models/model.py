@@ -27,8 +27,10 @@ class Model(Trainer):
         self._steps: list[tuple[Layer, tuple[int, ...], int, bool]] = []
         self._chain: list[tuple[Layer, bool]] | None = None
         self._input_tensors: list[KerasTensor] = []
-        self._output_tensor: KerasTensor | None = None
+        self._output_tensors: list[KerasTensor] = []
+        self._out_slots: list[int] = []
         self._layers: list[Layer] = []
+        self._as_layer: Layer | None = None
         super().__init__()
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
@@ -78,10 +80,11 @@ class Model(Trainer):
             slot[id(node.output)] = len(slot)
         steps = [(node.layer, tuple(slot[id(t)] for t in node.inputs), slot[id(node.output)], True) for node in ordered]
         self._input_tensors = inputs
-        self._output_tensor = outputs
+        self._output_tensors = [outputs]
         self._steps = steps
         self._n_slots = len(slot)
         self._out_slot = slot[id(outputs)]
+        self._out_slots = [self._out_slot]
         self._layers = [t.input_layer for t in inputs] + [s[0] for s in steps]  # type: ignore[attr-defined]
         self._plan_gradients()
         names = [layer.name for layer in self._layers]
@@ -150,7 +153,7 @@ class Model(Trainer):
 
     @property
     def outputs(self) -> list[KerasTensor]:
-        return [self._output_tensor] if self._output_tensor is not None else []
+        return list(self._output_tensors)
 
     @property
     def input_shape(self) -> Any:
@@ -160,7 +163,7 @@ class Model(Trainer):
     @property
     def output_shape(self) -> tuple[int | None, ...]:
         self._require_built()
-        return self._output_tensor.shape  # type: ignore[union-attr]
+        return self._output_tensors[0].shape
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in ``layers``."""
@@ -265,14 +268,25 @@ class Model(Trainer):
             **kwargs,
         )
 
-    def save_weights(self, filepath: str) -> None:
-        """Save every weight to a ``.npz`` archive (keys are the weights' paths, in Keras order)."""
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save the whole model as Keras 3's ``.keras`` file (loads in ``keras.saving.load_model``)."""
+        import os
+
+        from nnrun.engine.saving import save_model
+
+        if not overwrite and os.path.exists(filepath):
+            raise InvalidArgumentError(f"{filepath} exists and overwrite=False.")
+        save_model(self, filepath, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        """Save every weight: ``.weights.h5`` in Keras 3's layout, or ``.npz`` (nnrun's archive)."""
         from nnrun.engine.saving import save_weights
 
-        save_weights(self, filepath)
+        save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str) -> None:
-        """Load weights saved by ``save_weights`` (checked by name, count and shape; nothing changes on error)."""
+        """Load ``.weights.h5``, ``.keras`` or ``.npz`` weights (checked by count and shape; nothing changes on
+        error)."""
         from nnrun.engine.saving import load_weights
 
         load_weights(self, filepath)
@@ -285,11 +299,22 @@ class Model(Trainer):
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn, **kwargs)
 
-    def __call__(self, inputs: Any, training: bool | None = None) -> np.ndarray:
-        """Run the model on arrays (inference unless ``training=True``) and return a new array."""
+    def __call__(self, inputs: Any, training: bool | None = None) -> Any:
+        """Run the model on arrays (inference unless ``training=True``) and return a new ndarray; on a symbolic
+        tensor, use the model as a layer of a new functional model."""
+        if isinstance(inputs, KerasTensor):
+            return self.as_layer()(inputs)
         xs = self._prepare_inputs(inputs, "inputs")
         with np.errstate(all="ignore"):
             return self._run_forward(xs, bool(training)).copy()
+
+    def as_layer(self) -> Layer:
+        """This model as a layer of another model (one wrapper per model: its weights are shared)."""
+        from nnrun.engine.models.model_layer import ModelLayer
+
+        if self._as_layer is None:
+            self._as_layer = ModelLayer(self)
+        return self._as_layer
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -30,9 +30,11 @@ class Sequential(Model):
         return "sequential"
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
-        """Append a layer (or an ``Input``, which must come first)."""
+        """Append a layer (or an ``Input``, which must come first; or a built model, used as a layer)."""
         if isinstance(layer, KerasTensor) and layer.node is None:
             layer = layer.input_layer  # type: ignore[attr-defined]
+        if isinstance(layer, Model):
+            layer = layer.as_layer()
         if isinstance(layer, InputLayer):
             if self._stack or self._input_layer is not None:
                 raise InvalidArgumentError("An Input must be the first thing added to a Sequential model.")
@@ -40,6 +42,12 @@ class Sequential(Model):
         elif isinstance(layer, Layer):
             if any(existing is layer for existing in self._stack):
                 raise InvalidArgumentError(f"Layer '{layer.name}' is already in this model.")
+            if any(existing.name == layer.name for existing in self._stack):
+                raise InvalidArgumentError(
+                    "All layers added to a Sequential model should have unique names. Name "
+                    f"'{layer.name}' is already the name of a layer in this model. Update the `name` argument "
+                    "to pass a unique name."
+                )
             self._stack.append(layer)
         else:
             raise InvalidArgumentError(
@@ -79,20 +87,41 @@ class Sequential(Model):
 
     def build(self, input_shape: Any = None) -> None:
         """Build for inputs of ``input_shape`` (with or without the batch dimension as None)."""
-        if self.built:
-            return
         if input_shape is None:
+            if self.built:
+                return
             raise InvalidArgumentError("Sequential.build needs an input_shape, e.g. build((None, 784)).")
-        shape = tuple(input_shape)
-        if shape and shape[0] is None:
-            shape = shape[1:]
+        given = tuple(input_shape)
+        shape = given[1:] if given and given[0] is None else given
+        if self.built:
+            built_for = self._input_tensors[0].shape
+            if tuple(built_for[1:]) != shape and tuple(built_for[1:]) != given[1:]:
+                raise InvalidArgumentError(
+                    f"Sequential model '{self.name}' has already been configured to use input shape {built_for}. "
+                    f"You cannot build it with input_shape {given}"
+                )
+            return
         if not self._stack:
-            raise InvalidArgumentError("Cannot build a Sequential model with no layers.")
+            raise self._no_layers()
         self._build_graph(shape)  # type: ignore[arg-type]
 
+    def _no_layers(self) -> InvalidArgumentError:
+        return InvalidArgumentError(
+            f"Sequential model {self.name} cannot be built because it has no layers. Call `model.add(layer)`."
+        )
+
     def _maybe_build_from(self, xs: list[np.ndarray]) -> None:
-        if not self.built and self._stack:
+        if not self._stack:
+            raise self._no_layers()
+        if not self.built:
             self._build_graph(tuple(xs[0].shape[1:]))
+
+    @property
+    def input_shape(self) -> Any:
+        """The input shape with the batch dimension as None; AttributeError before it is known (as Keras)."""
+        if not self.built:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape yet.")
+        return self._input_tensors[0].shape
 
     @property
     def layers(self) -> list[Layer]:

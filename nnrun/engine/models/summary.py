@@ -23,12 +23,20 @@ def _shape(shape: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
+def _class_name(layer: Any) -> str:
+    """Keras's type column: a nested model shows as ``Sequential`` or ``Functional``."""
+    name = getattr(layer, "class_name", type(layer).__name__)
+    return "Functional" if name == "Model" else name
+
+
 def summary_rows(model: Model) -> tuple[list[list[str]], bool]:
     """The table rows, and whether the model is sequential-like (no 'Connected to' column)."""
     from nnrun.engine.layers.input_layer import InputLayer
+    from nnrun.engine.models.sequential import Sequential
 
     steps = getattr(model, "_steps", [])
     sequential_like = model._chain is not None or not model.built
+    show_inputs = not isinstance(model, Sequential)  # Keras 3 lists a functional model's InputLayers
     rows = []
     producer: dict[int, str] = {}
     if model.built:
@@ -37,15 +45,16 @@ def summary_rows(model: Model) -> tuple[list[list[str]], bool]:
     by_layer = {id(layer): (ins, out) for layer, ins, out, _ in steps}
     for layer in model.layers:
         if isinstance(layer, InputLayer):
-            if not sequential_like:  # Keras lists a functional graph's inputs
-                rows.append([f"{layer.name} (InputLayer)", _shape((None, *layer.shape)), "0", "-"])
+            if show_inputs:
+                row = [f"{layer.name} (InputLayer)", _shape((None, *layer.shape)), "0"]
+                rows.append(row if sequential_like else [*row, "-"])
             continue
         if not layer.built:
             shape, params = "?", "0 (unbuilt)"
         else:
             shape = _shape(layer.output_shape) if layer._inbound_nodes else "?"
             params = f"{layer.count_params():,}"
-        row = [f"{layer.name} ({type(layer).__name__})", shape, params]
+        row = [f"{layer.name} ({_class_name(layer)})", shape, params]
         if not sequential_like:
             ins, out = by_layer[id(layer)]
             row.append(", ".join(f"{producer[i]}[0][0]" for i in ins) or "-")
