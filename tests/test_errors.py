@@ -48,7 +48,8 @@ def test_unknown_names_through_the_keras_api():
 def test_names_are_case_insensitive_and_accept_keras_spellings():
     assert type(optimizers.get("ADAM")).__name__ == "Adam"
     assert type(initializers.get("RandomUniform")) is type(initializers.get("random_uniform"))
-    assert type(losses.get("mse")).__name__ == "MeanSquaredError"
+    assert type(losses.get("MeanSquaredError")).__name__ == "MeanSquaredError"
+    assert losses.get("MSE") is losses.get("mse") is losses.mean_squared_error  # Keras: the function itself
     assert activations.get("Swish") is activations.get("silu")
 
 

@@ -16,11 +16,11 @@ import pytest
 
 from nnrun import callbacks as callbacks_module
 from nnrun import layers as layers_module
-from nnrun import losses, optimizers
+from nnrun import losses, metrics, optimizers, regularizers
 from nnrun.models import Model, Sequential
 
 FIXTURES = Path(__file__).parent / "golden" / "keras"
-CASES = sorted(p.stem for p in FIXTURES.glob("*.json") if not p.stem.startswith("summary_"))
+CASES = sorted(p.stem for p in FIXTURES.glob("*.json") if not p.stem.startswith(("summary_", "values_")))
 SUMMARIES = sorted(p.stem for p in FIXTURES.glob("summary_*.json"))
 RTOL, ATOL = 1e-5, 1e-6
 
@@ -61,7 +61,7 @@ def compile_args(spec: dict) -> dict:
     return {
         "loss": losses.get(loss) if isinstance(loss, dict) else loss,
         "optimizer": optimizers.get(spec["optimizer"]),
-        "metrics": spec.get("metrics", []),
+        "metrics": [metrics.deserialize(m) if isinstance(m, dict) else m for m in spec.get("metrics", [])],
     }
 
 
@@ -146,3 +146,65 @@ def test_summary_matches_keras(case, monkeypatch):
     lines: list[str] = []
     model.summary(print_fn=lines.append)
     assert "".join(lines) == fx["text"]
+
+
+# -- values without a model: losses, metrics, regularizers, learning-rate schedules (values_*.json) ----------
+
+
+def _array(value, dtype="float32"):
+    return None if value is None else np.asarray(value, dtype)
+
+
+def test_loss_values_match_keras():
+    for entry in load("values_losses")["entries"]:
+        spec = entry["loss"]
+        what = f"{spec['class_name']}({spec['config']})"
+        y, p, w = np.asarray(entry["y_true"]), _array(entry["y_pred"]), _array(entry["sample_weight"])
+        loss = losses.deserialize(spec)
+        close(loss(y, p), entry["value"], f"{what} value")
+        close(loss(y, p, sample_weight=w), entry["value_sample_weight"], f"{what} with sample weights")
+        if "value_scalar_weight" in entry:
+            close(loss(y, p, sample_weight=2.5), entry["value_scalar_weight"], f"{what} with a scalar weight")
+        if "per_sample" in entry:
+            none = losses.deserialize({**spec, "config": {**spec["config"], "reduction": None}})
+            close(none(y, p), entry["per_sample"], f"{what} reduction=None")
+
+
+def test_metric_values_match_keras():
+    for entry in load("values_metrics")["entries"]:
+        spec = entry["metric"]
+        what = f"{spec['class_name']}({spec['config']})"
+        metric = metrics.deserialize(spec) if spec["class_name"] != "Mean" else metrics.Mean()
+        for (y, p, w), want in zip(entry["batches"], entry["results"], strict=True):
+            if y is None:  # a reduction metric over values
+                metric.update_state(_array(p), sample_weight=_array(w))
+            else:
+                metric.update_state(_array(y), _array(p), sample_weight=_array(w))
+            if want is not None:
+                close(metric.result(), want, f"{what} result")
+        if "after_reset" in entry:
+            metric.reset_state()
+            y, p, _ = entry["batches"][1]
+            metric.update_state(_array(y), _array(p))
+            close(metric.result(), entry["after_reset"], f"{what} after reset_state")
+
+
+def test_regularizer_values_match_keras():
+    for entry in load("values_regularizers")["entries"]:
+        spec = entry["regularizer"]
+        reg = regularizers.deserialize(spec)
+        close(reg(_array(entry["x"])), entry["value"], f"{spec['class_name']}({spec['config']})")
+        # Keras keeps l1 and factor as float32 tensors: its config says 0.009999999776482582 for 0.01
+        config, want = reg.get_config(), entry["config"]
+        assert config.keys() == want.keys()
+        for key, value in want.items():
+            assert config[key] == (pytest.approx(value, rel=1e-7) if isinstance(value, float) else value)
+
+
+def test_schedule_values_match_keras():
+    schedules = pytest.importorskip("nnrun.engine.optimizers.schedules", reason="learning-rate schedules not built")
+    for entry in load("values_schedules")["entries"]:
+        spec = entry["schedule"]
+        schedule = getattr(schedules, spec["class_name"])(**spec["config"])
+        got = [schedule(step) for step in range(len(entry["values"]))]
+        close(got, entry["values"], f"{spec['class_name']}({spec['config']})")

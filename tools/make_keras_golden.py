@@ -231,7 +231,7 @@ def record_case(case, description, spec, compile_spec, fit_spec, x, y, weights=N
     initial_weights = f32(model.get_weights())
     model.compile(optimizer=build_object(keras.optimizers, compile_spec["optimizer"]),
                   loss=build_object(keras.losses, compile_spec["loss"]),
-                  metrics=compile_spec.get("metrics"))
+                  metrics=[build_object(keras.metrics, m) for m in compile_spec.get("metrics") or []])
     batch_size = fit_spec["batch_size"]
     fit_spec = {**fit_spec, "shuffle": False}
     initial_predict = model.predict(x, batch_size=batch_size, verbose=0)
@@ -594,8 +594,260 @@ def summary_cases():
                              two_input_spec("Concatenate"), columns)
 
 
+# ---------------------------------------------------------------------------------------------
+# Issue 10: more losses, metrics by name, regularizers; direct values of losses, metrics,
+# regularizers and learning-rate schedules (no model)
+# ---------------------------------------------------------------------------------------------
+
+
+def new_loss_cases():
+    """The losses added for issue 10, each on a small network fitted with SGD(0.1), 3 epochs."""
+    y_bin = binary_labels(LOSS_X)
+    y_onehot = np.eye(3, dtype="float32")[class_labels(LOSS_X)]
+    y_reg = regression_targets(LOSS_X)
+    y_pos = np.abs(y_reg) + 0.5  # strictly positive targets (percentage and logarithmic errors)
+    y_counts = np.round(np.abs(y_reg) * 2).astype("float32")  # Poisson counts
+    fit = {"batch_size": 4, "epochs": 3}
+    sgd = obj("SGD", learning_rate=0.1)
+    cases = [
+        ("mape", "mean_absolute_percentage_error, 2-unit linear output, positive targets", 2, None,
+         "mean_absolute_percentage_error", ["mae"], y_pos),
+        ("msle", "mean_squared_logarithmic_error, 2-unit softplus output", 2, "softplus", "msle",
+         ["mse"], y_pos),
+        ("log_cosh", "log_cosh, 2-unit linear output", 2, None, "log_cosh", ["mae"], y_reg),
+        ("hinge", "hinge, 1-unit tanh output, 0/1 labels (converted to -1/+1)", 1, "tanh", "hinge",
+         [], y_bin),
+        ("squared_hinge", "squared_hinge, 1-unit tanh output, 0/1 labels", 1, "tanh",
+         "squared_hinge", [], y_bin),
+        ("categorical_hinge", "categorical_hinge, 3-unit linear output, one-hot labels", 3, None,
+         "categorical_hinge", ["categorical_accuracy"], y_onehot),
+        ("kl_divergence", "kl_divergence, softmax output, one-hot labels", 3, "softmax",
+         "kl_divergence", ["accuracy"], y_onehot),
+        ("poisson", "poisson, 2-unit exponential output, count targets", 2, "exponential",
+         "poisson", [], y_counts),
+        ("cosine_similarity", "CosineSimilarity(axis=-1), 2-unit linear output", 2, None,
+         obj("CosineSimilarity", axis=-1), ["mse"], y_reg),
+    ]
+    # percentages are ~100x the other losses: a smaller step keeps the trajectory well conditioned
+    rates = {"mape": obj("SGD", learning_rate=0.002)}
+    for key, description, units, activation, loss, metrics, y in cases:
+        yield record_case(f"loss_{key}", description, classifier_spec(units, activation),
+                          binary_compile(rates.get(key, sgd), loss, metrics), fit, LOSS_X, y)
+
+
+def metric_cases():
+    """Metrics in compile(metrics=[...]): names as strings, and objects with arguments."""
+    y_bin = binary_labels(LOSS_X)
+    y_int = class_labels(LOSS_X)
+    y_onehot = np.eye(3, dtype="float32")[y_int]
+    y_reg = regression_targets(LOSS_X)
+    fit = {"batch_size": 4, "epochs": 3}
+    sgd = obj("SGD", learning_rate=0.5)
+    cases = [
+        ("binary_classification", "bce with auc, precision, recall, the four counts, binary_accuracy",
+         1, "sigmoid", "binary_crossentropy",
+         ["auc", "precision", "recall", "true_positives", "false_positives", "true_negatives",
+          "false_negatives", "binary_accuracy"], y_bin),
+        ("binary_objects", "metric objects: AUC(curve='PR', num_thresholds=50), Precision(0.3), "
+         "Recall(thresholds=[0.2, 0.7]) as counts, BinaryAccuracy(threshold=0.4)",
+         1, "sigmoid", "binary_crossentropy",
+         [obj("AUC", curve="PR", num_thresholds=50, name="pr_auc"),
+          obj("Precision", thresholds=0.3, name="precision_at_03"),
+          obj("TruePositives", thresholds=0.7, name="tp_at_07"),
+          obj("BinaryAccuracy", threshold=0.4, name="acc_at_04")], y_bin),
+        ("categorical", "cce with top-k accuracy (k=2) and per-class precision/recall",
+         3, "softmax", "categorical_crossentropy",
+         [obj("TopKCategoricalAccuracy", k=2, name="top2"), "categorical_accuracy",
+          obj("Precision", class_id=1, name="precision_1"), obj("Recall", top_k=2, name="recall_top2"),
+          obj("AUC", multi_label=True, name="auc_multi")], y_onehot),
+        ("sparse", "sparse cce with SparseTopKCategoricalAccuracy(k=2)", 3, "softmax",
+         "sparse_categorical_crossentropy",
+         [obj("SparseTopKCategoricalAccuracy", k=2, name="top2")], y_int),
+        ("regression", "mse with root_mean_squared_error, r2_score, mape, msle, cosine_similarity, "
+         "log_cosh_error", 2, None, "mse",
+         ["root_mean_squared_error", "r2_score", "mape", "msle", "cosine_similarity",
+          "log_cosh_error"], y_reg),
+    ]
+    for key, description, units, activation, loss, metrics, y in cases:
+        yield record_case(f"metrics_{key}", description, classifier_spec(units, activation),
+                          binary_compile(sgd, loss, metrics), fit, LOSS_X, y)
+
+
+def regularizer_cases():
+    """kernel/bias/activity regularizers on Dense: the penalty joins the loss Keras reports."""
+    y = binary_labels(LOSS_X)
+    fit = {"batch_size": 4, "epochs": 3}
+    compile_spec = binary_compile(obj("SGD", learning_rate=0.3))
+    cases = [
+        ("l2_kernel", "kernel_regularizer='l2' (0.01) on both layers",
+         {"kernel_regularizer": "l2"}, {"kernel_regularizer": "l2"}),
+        ("l1_bias", "bias_regularizer=L1(0.05) on the hidden layer",
+         {"bias_regularizer": obj("L1", l1=0.05)}, {}),
+        ("l1_l2_activity", "activity_regularizer=L1L2(l1=0.01, l2=0.02) on the hidden layer",
+         {"activity_regularizer": obj("L1L2", l1=0.01, l2=0.02)}, {}),
+        ("all", "kernel L1L2(0.01, 0.01), bias L2(0.1), activity L1(0.01) on the output layer",
+         {"kernel_regularizer": obj("L1L2", l1=0.01, l2=0.01)},
+         {"bias_regularizer": obj("L2", l2=0.1), "activity_regularizer": obj("L1", l1=0.01)}),
+        ("orthogonal", "kernel_regularizer=OrthogonalRegularizer(factor=0.1) on the hidden layer",
+         {"kernel_regularizer": obj("OrthogonalRegularizer", factor=0.1)}, {}),
+    ]
+    for key, description, hidden, output in cases:
+        spec = chain((3,), dense("dense", 4, "tanh", **hidden), dense("dense_1", 1, "sigmoid", **output))
+        yield record_case(f"regularizer_{key}", description, spec, compile_spec, fit, LOSS_X, y)
+
+
+def value_fixture(case, description, entries):
+    return {**header(case, description), "entries": entries}
+
+
+def loss_values():
+    """loss(y_true, y_pred, sample_weight) for every loss: no weights, a scalar, one per sample,
+    one per timestep (rank-3 inputs), and the per-sample values of reduction=None."""
+    rng = np.random.default_rng(0)
+    y_prob = rng.uniform(0.05, 0.95, (4, 3)).astype("float32")
+    p_prob = rng.uniform(0.05, 0.95, (4, 3)).astype("float32")
+    y_hot = np.eye(3, dtype="float32")[[0, 2, 1, 2]]
+    y_int = np.array([0, 2, 1, 2], "int32")
+    y_bin = np.array([[0, 1, 1], [1, 0, 0], [1, 1, 0], [0, 0, 1]], "float32")
+    y_reg = grid((4, 3), mult=5, mod=9, shift=4, scale=2)
+    p_reg = grid((4, 3), mult=7, mod=11, shift=5, scale=3)
+    y_pos, p_pos = np.abs(y_reg) + 0.25, np.abs(p_reg) + 0.25
+    y3 = grid((2, 3, 2), mult=5, mod=9, shift=4, scale=2)
+    p3 = grid((2, 3, 2), mult=3, mod=7, shift=3, scale=2)
+    p3_prob = np.abs(p3) / np.abs(p3).sum(-1, keepdims=True) * 0.9 + 0.05
+    y3_int = np.array([[0, 1, 1], [1, 0, 1]], "int32")
+    sample_weight = np.array([1.0, 0.5, 2.0, 0.0], "float32")
+    step_weight = np.array([[1.0, 0.0, 2.0], [0.5, 1.0, 1.5]], "float32")
+    cases = [
+        (obj("MeanSquaredError"), y_reg, p_reg), (obj("MeanAbsoluteError"), y_reg, p_reg),
+        (obj("MeanAbsolutePercentageError"), y_reg, p_reg),
+        (obj("MeanSquaredLogarithmicError"), y_pos, p_pos), (obj("Huber", delta=0.7), y_reg, p_reg),
+        (obj("LogCosh"), y_reg, p_reg), (obj("Hinge"), y_bin, p_reg), (obj("Hinge"), 2 * y_bin - 1, p_reg),
+        (obj("SquaredHinge"), y_bin, p_reg), (obj("CategoricalHinge"), y_hot, p_reg),
+        (obj("KLDivergence"), y_prob, p_prob), (obj("Poisson"), y_pos, p_pos),
+        (obj("CosineSimilarity"), y_reg, p_reg),
+        (obj("BinaryCrossentropy"), y_bin, p_prob),
+        (obj("BinaryCrossentropy", from_logits=True, label_smoothing=0.1), y_bin, p_reg),
+        (obj("CategoricalCrossentropy"), y_hot, p_prob),
+        (obj("CategoricalCrossentropy", from_logits=True), y_hot, p_reg),
+        (obj("SparseCategoricalCrossentropy"), y_int, p_prob),
+        (obj("SparseCategoricalCrossentropy", from_logits=True), y_int, p_reg),
+    ]
+    entries = []
+    for spec, y, p in cases:
+        loss = build_object(keras.losses, spec)
+        per_sample = build_object(keras.losses, {**spec, "config": {**spec["config"], "reduction": None}})
+        entries.append({"loss": spec, "y_true": f32(y), "y_pred": f32(p), "sample_weight": f32(sample_weight),
+                        "value": f32(loss(y, p)), "value_scalar_weight": f32(loss(y, p, sample_weight=2.5)),
+                        "value_sample_weight": f32(loss(y, p, sample_weight=sample_weight)),
+                        "per_sample": f32(per_sample(y, p))})
+    rank3 = [(obj("MeanSquaredError"), y3, p3), (obj("Huber"), y3, p3), (obj("LogCosh"), y3, p3),
+             (obj("SparseCategoricalCrossentropy"), y3_int, p3_prob)]
+    for spec, y, p in rank3:
+        loss = build_object(keras.losses, spec)
+        entries.append({"loss": spec, "y_true": f32(y), "y_pred": f32(p), "sample_weight": f32(step_weight),
+                        "value": f32(loss(y, p)), "value_sample_weight": f32(loss(y, p, sample_weight=step_weight))})
+    yield value_fixture("values_losses", "loss values: no weights, scalar, per-sample, per-timestep, "
+                        "reduction=None", entries)
+
+
+def metric_values():
+    """Each metric updated with two batches (the second with sample weights): result after each,
+    then after reset_state and one more batch."""
+    rng = np.random.default_rng(1)
+    p1 = rng.uniform(0, 1, (6, 1)).astype("float32")
+    p2 = rng.uniform(0, 1, (5, 1)).astype("float32")
+    y1 = np.array([[0], [1], [1], [0], [1], [0]], "float32")
+    y2 = np.array([[1], [1], [0], [0], [1]], "float32")
+    w2 = np.array([0.5, 2.0, 1.0, 0.0, 1.5], "float32")
+    c1 = rng.uniform(0, 1, (6, 4)).astype("float32")
+    c2 = rng.uniform(0, 1, (5, 4)).astype("float32")
+    h1 = np.eye(4, dtype="float32")[[0, 3, 1, 2, 2, 1]]
+    h2 = np.eye(4, dtype="float32")[[3, 3, 0, 1, 2]]
+    r1, r2 = grid((6, 2), mult=5, mod=9, shift=4, scale=2), grid((5, 2), mult=3, mod=7, shift=3, scale=2)
+    q1, q2 = grid((6, 2), mult=7, mod=11, shift=5, scale=3), grid((5, 2), mult=5, mod=7, shift=2, scale=3)
+    binary = [obj("BinaryAccuracy"), obj("BinaryAccuracy", threshold=0.3), obj("AUC"),
+              obj("AUC", curve="PR"), obj("AUC", summation_method="minoring", num_thresholds=10),
+              obj("AUC", summation_method="majoring", thresholds=[0.2, 0.5, 0.9]),
+              obj("AUC", curve="PR", summation_method="majoring"),
+              obj("AUC", from_logits=True), obj("Precision"), obj("Precision", thresholds=[0.2, 0.6]),
+              obj("Recall"), obj("Recall", thresholds=[0.2, 0.6]), obj("TruePositives"),
+              obj("FalsePositives", thresholds=[0.1, 0.5, 0.9]), obj("TrueNegatives"), obj("FalseNegatives")]
+    categorical = [obj("CategoricalAccuracy"), obj("TopKCategoricalAccuracy", k=2),
+                   obj("Precision", top_k=2), obj("Recall", class_id=2), obj("AUC", multi_label=True),
+                   obj("AUC", multi_label=True, label_weights=[0.5, 1.0, 0.0, 2.0])]
+    regression = [obj("MeanSquaredError"), obj("RootMeanSquaredError"), obj("MeanAbsoluteError"),
+                  obj("MeanAbsolutePercentageError"), obj("MeanSquaredLogarithmicError"), obj("LogCoshError"),
+                  obj("CosineSimilarity"), obj("R2Score"), obj("R2Score", class_aggregation=None),
+                  obj("R2Score", class_aggregation="variance_weighted_average"),
+                  obj("R2Score", num_regressors=2)]
+    entries = []
+    for specs, (ya, pa, yb, pb) in [(binary, (y1, p1, y2, p2)), (categorical, (h1, c1, h2, c2)),
+                                    (regression, (r1, q1, r2, q2))]:
+        for spec in specs:
+            m = build_object(keras.metrics, spec)
+            m.update_state(ya, pa)
+            first = f32(m.result())
+            m.update_state(yb, pb, sample_weight=w2)
+            second = f32(m.result())
+            m.reset_state()
+            m.update_state(yb, pb)
+            entries.append({"metric": spec, "batches": [[f32(ya), f32(pa), None], [f32(yb), f32(pb), f32(w2)]],
+                            "results": [first, second], "after_reset": f32(m.result())})
+    # keras.metrics.Mean over arrays with weights; BinaryAccuracy with (n,) targets and (n, 1) outputs
+    m = keras.metrics.Mean()
+    m.update_state(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))
+    m.update_state(np.array([[1.0, 5.0], [2.0, 6.0]], "float32"), sample_weight=np.array([[1.0, 0.0], [0.5, 1.0]]))
+    entries.append({"metric": obj("Mean"), "batches": [[None, [[1.0, 2.0], [3.0, 4.0]], None],
+                                                      [None, [[1.0, 5.0], [2.0, 6.0]], [[1.0, 0.0], [0.5, 1.0]]]],
+                    "results": [None, f32(m.result())]})
+    m = keras.metrics.BinaryAccuracy()
+    m.update_state(y1[:, 0], p1)
+    entries.append({"metric": obj("BinaryAccuracy"), "batches": [[f32(y1[:, 0]), f32(p1), None]],
+                    "results": [f32(m.result())]})
+    yield value_fixture("values_metrics", "metric results: two updates (the second weighted), reset", entries)
+
+
+def regularizer_values():
+    """Each regularizer applied to a fixed (4, 3) matrix."""
+    x = grid((4, 3), mult=7, mod=11, shift=5, scale=3)
+    specs = [obj("L1"), obj("L1", l1=0.3), obj("L2"), obj("L2", l2=0.2), obj("L1L2"),
+             obj("L1L2", l1=0.1, l2=0.05), obj("OrthogonalRegularizer"),
+             obj("OrthogonalRegularizer", factor=0.5, mode="columns")]
+    tensor = keras.ops.convert_to_tensor(x)  # Keras's NumPy path of normalize() breaks for mode="columns"
+    entries = [{"regularizer": spec, "x": f32(x), "value": f32(build_object(keras.regularizers, spec)(tensor)),
+                "config": build_object(keras.regularizers, spec).get_config()} for spec in specs]
+    yield value_fixture("values_regularizers", "regularizer penalties on a fixed matrix", entries)
+
+
+def schedule_values():
+    """Learning-rate schedules at steps 0..29."""
+    specs = [obj("ExponentialDecay", initial_learning_rate=0.1, decay_steps=7, decay_rate=0.5),
+             obj("ExponentialDecay", initial_learning_rate=0.1, decay_steps=7, decay_rate=0.5, staircase=True),
+             obj("PiecewiseConstantDecay", boundaries=[5, 12], values=[1.0, 0.5, 0.1]),
+             obj("InverseTimeDecay", initial_learning_rate=0.2, decay_steps=4, decay_rate=0.3),
+             obj("InverseTimeDecay", initial_learning_rate=0.2, decay_steps=4, decay_rate=0.3, staircase=True),
+             obj("CosineDecay", initial_learning_rate=0.1, decay_steps=20),
+             obj("CosineDecay", initial_learning_rate=0.1, decay_steps=20, alpha=0.1),
+             obj("CosineDecay", initial_learning_rate=0.0, decay_steps=20, warmup_target=0.1,
+                 warmup_steps=5)]
+    entries = []
+    for spec in specs:
+        schedule = build_object(keras.optimizers.schedules, spec)
+        entries.append({"schedule": spec, "values": [f32(schedule(step)) for step in range(30)]})
+    yield value_fixture("values_schedules", "learning rate at steps 0..29", entries)
+
+
+def value_cases():
+    for family in (loss_values, metric_values, regularizer_values, schedule_values):
+        for fixture in family():
+            if selected(fixture["case"]):
+                yield fixture
+
+
 FAMILIES = [reference_cases, optimizer_cases, loss_cases, activation_cases, batchnorm_cases,
-            fit_cases, flatten_cases, functional_cases, callback_cases, summary_cases]
+            fit_cases, flatten_cases, functional_cases, callback_cases, summary_cases,
+            new_loss_cases, metric_cases, regularizer_cases, value_cases]
 
 # ---------------------------------------------------------------------------------------------
 # Section 9 check

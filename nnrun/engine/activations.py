@@ -8,10 +8,14 @@ in place without keeping ``x``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from nnrun.engine._erf import erf
 from nnrun.engine.registry import Registry
+from nnrun.errors import InvalidArgumentError
 
 ACTIVATIONS: Registry[ActivationFunction] = Registry("activation")
 
@@ -47,7 +51,9 @@ class ActivationFunction:
 
 
 def _register(cls: type[ActivationFunction]) -> type[ActivationFunction]:
-    ACTIVATIONS.add(cls(), cls.name, *getattr(cls, "aliases", ()))
+    fn = cls()
+    fn.__name__ = cls.name  # type: ignore[attr-defined]  # serialized by name, as Keras's functions
+    ACTIVATIONS.add(fn, cls.name, *getattr(cls, "aliases", ()))
     return cls
 
 
@@ -330,12 +336,35 @@ class Exponential(ActivationFunction):
         return dy
 
 
-def get(identifier: str | ActivationFunction | None) -> ActivationFunction:
-    """The activation for a name (any case, with or without underscores), an instance, or None (linear)."""
+class FunctionActivation(ActivationFunction):
+    """A user's function ``y = fn(x)`` as an activation: forward only (nnrun does not know its derivative)."""
+
+    uses_input = True
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = getattr(fn, "__name__", type(fn).__name__)
+
+    def forward(self, x, out):
+        out[...] = np.asarray(self.fn(x))
+        return out
+
+    def backward(self, dy, x, y):
+        raise InvalidArgumentError(
+            f"Activation {self.name!r} is a function nnrun has no derivative for, so it cannot be trained through "
+            f"(predict and evaluate work). Use one of: {', '.join(ACTIVATIONS.names())}"
+        )
+
+
+def get(identifier: str | ActivationFunction | Callable[..., Any] | None) -> ActivationFunction:
+    """The activation for a name (any case, with or without underscores), an activation such as
+    ``activations.relu`` (returned as is), any other function (forward only), or None (linear)."""
     if identifier is None:
         return ACTIVATIONS.get("linear")
     if isinstance(identifier, ActivationFunction):
         return identifier
+    if callable(identifier) and not isinstance(identifier, str):
+        return FunctionActivation(identifier)
     return ACTIVATIONS.get(identifier, "activation")
 
 
@@ -344,15 +373,9 @@ def serialize(activation: ActivationFunction) -> str:
     return activation.name
 
 
-def _public(name: str):
-    fn = ACTIVATIONS.get(name)
-
-    def apply(x: np.ndarray) -> np.ndarray:
-        return fn(x)
-
-    apply.__name__ = name
-    apply.__doc__ = type(fn).__doc__
-    return apply
+def _public(name: str) -> ActivationFunction:
+    """The registered activation itself, so that ``get("relu") is relu`` (Keras's identity)."""
+    return ACTIVATIONS.get(name)
 
 
 linear = _public("linear")

@@ -86,14 +86,44 @@ class Ones(Initializer):
 
 @_register("Constant")
 class Constant(Initializer):
-    def __init__(self, value: float = 0.0) -> None:
+    """``value`` broadcast to the shape (a number or an array)."""
+
+    def __init__(self, value: Any = 0.0) -> None:
         self.value = value
 
     def __call__(self, shape, dtype=None):
-        return np.full(shape, self.value, standardize_dtype(dtype))
+        dtype = standardize_dtype(dtype)
+        return np.asarray(self.value, dtype) * np.ones(shape, dtype)
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        if isinstance(value, (np.ndarray, np.generic, list, tuple)):
+            value = np.asarray(value).tolist()  # JSON-serializable (Keras writes arrays as lists too)
+        return {"value": value}
+
+
+class ArrayInitializer(Constant):
+    """An array given as an initializer (``initializers.get(array)``): only for its own shape."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(np.asarray(value))
+
+    def __call__(self, shape, dtype=None):
+        if tuple(shape) != self.value.shape:
+            raise InvalidArgumentError(
+                f"Expected shape to be {self.value.shape} for an array as initializer. Received: shape={tuple(shape)}"
+            )
+        return self.value.astype(standardize_dtype(dtype))
+
+
+class FunctionInitializer(Initializer):
+    """A function ``fn(shape, dtype=None)`` used as an initializer (as Keras accepts any callable)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __call__(self, shape, dtype=None):
+        return np.asarray(self.fn(tuple(shape), dtype=standardize_dtype(dtype)), standardize_dtype(dtype))
 
 
 @_register("RandomUniform", "uniform")
@@ -275,9 +305,16 @@ def _check_positive(where: str, name: str, value: float) -> None:
 
 
 def get(identifier: str | Initializer | dict[str, Any], argument: str = "initializer") -> Initializer:
-    """An initializer from a name (``"glorot_uniform"``, ``"GlorotUniform"``, ...), a config dict or an instance."""
+    """An initializer from a name (``"glorot_uniform"``, ``"GlorotUniform"``, ...), a config dict, an instance, an
+    array (for weights of exactly its shape) or a function ``fn(shape, dtype=None)``."""
     if isinstance(identifier, Initializer):
         return identifier
+    if isinstance(identifier, (np.ndarray, np.generic)):
+        return ArrayInitializer(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return FunctionInitializer(identifier)
     if isinstance(identifier, dict):
         cls = INITIALIZERS.get(identifier.get("class_name", ""), argument)
         return cls(**identifier.get("config", {}))
@@ -286,7 +323,11 @@ def get(identifier: str | Initializer | dict[str, Any], argument: str = "initial
 
 def serialize(initializer: Initializer) -> str | dict[str, Any]:
     """A name when every argument is default, else ``{"class_name", "config"}``."""
+    if isinstance(initializer, FunctionInitializer):
+        raise InvalidArgumentError(f"Cannot serialize the initializer function {initializer.fn!r}")
     config = initializer.get_config()
+    if isinstance(initializer, ArrayInitializer):
+        return {"class_name": "Constant", "config": config}
     if not {k: v for k, v in config.items() if not (k == "seed" and v is None)}:
         return type(initializer).__name__
     return {"class_name": type(initializer).__name__, "config": config}
