@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from nnrun.config import config_json_schema, load_config
-from nnrun.config.build import build_model, prepare
+from nnrun.config.build import build_model
 from nnrun.errors import ConfigError, DataError
+from nnrun.experiment import prepare
 
 ROOT = Path(__file__).parent.parent
 
@@ -189,7 +190,7 @@ def test_argument_errors(change, path, message):
 def test_yaml_problems_have_lines():
     with pytest.raises(ConfigError, match=r"train.loss \(line 8\): duplicate key \(first given on line 7\)"):
         config_from(MINIMAL + "  loss: mse\n")
-    with pytest.raises(ConfigError, match=r"<config>: line 3: not valid YAML: expected the node content"):
+    with pytest.raises(ConfigError, match=r"<config>: line 3: not valid YAML: .*expected the node content"):
         config_from("model:\n  layers: [\n  - dense: 3\n")
     with pytest.raises(ConfigError, match=r"the config must be a mapping of keys \(name, data, model, train\)"):
         config_from("- just\n- a list\n")
@@ -358,7 +359,8 @@ def test_json_schema_is_committed_and_current():
     assert schema["additionalProperties"] is False
     layer_kinds = {next(iter(v["properties"])) for k, v in schema["$defs"].items() if k.endswith("Item")}
     assert layer_kinds == {"dense", "dropout", "batch_normalization", "activation", "flatten"}
-    assert "he_normal" in schema["$defs"]["HiddenDefaults"]["properties"]["kernel_initializer"]["enum"]
+    names = schema["$defs"]["HiddenDefaults"]["properties"]["kernel_initializer"]["anyOf"]
+    assert "he_normal" in names[0]["enum"] and "pattern" in names[1]  # listed for editors; any case accepted
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
@@ -374,4 +376,114 @@ def test_readme_config_reference_matches_the_schema():
     block = readme.split("<!-- config-reference:start -->\n", 1)[1].split("<!-- config-reference:end -->", 1)[0]
     assert block == markdown_reference(), "run: python tools/update_readme_reference.py"
     keys = {row[1] for row in reference_rows()}
-    assert {"train.optimizer.learning_rate", "data.flatten", "dense.units", "train.callbacks.early_stopping.patience"} <= keys
+    assert {
+        "train.optimizer.learning_rate",
+        "data.flatten",
+        "dense.units",
+        "train.callbacks.early_stopping.patience",
+    } <= keys
+
+
+REGULARIZED = """\
+data: {dataset: blobs, n_samples: 60}
+model:
+  layers:
+    - dense: {units: 4, kernel_regularizer: REG, bias_regularizer: l2, activity_regularizer: {l1: 0.5}}
+    - dense: {units: 3, activation: softmax}
+train: {loss: sparse_categorical_crossentropy}
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "built", "saved"),
+    [
+        ("l2", "L2(l2=0.01)", {"l2": 0.01}),
+        ("L1", "L1(l1=0.01)", {"l1": 0.01}),
+        ("l1_l2", "L1L2(l1=0.0, l2=0.0)", {"l1": 0.0, "l2": 0.0}),
+        ("{l2: 0.001}", "L2(l2=0.001)", {"l2": 0.001}),
+        ("{l1: 0.1, l2: 0.2}", "L1L2(l1=0.1, l2=0.2)", {"l1": 0.1, "l2": 0.2}),
+    ],
+)
+def test_dense_regularizers_from_a_name_or_factors(given, built, saved):
+    experiment = prepare(config_from(REGULARIZED.replace("REG", given)))
+    dense = build_model(experiment.config, (2,)).layers[0]
+    assert (repr(dense.kernel_regularizer), repr(dense.bias_regularizer)) == (built, "L2(l2=0.01)")
+    assert repr(dense.activity_regularizer) == "L1(l1=0.5)"
+    dumped = experiment.config.to_yaml_dict()
+    assert dumped["model"]["layers"][0]["dense"]["kernel_regularizer"] == saved  # the factors a name stands for
+    again = prepare(load_config(text=yaml.safe_dump(dumped)))
+    assert repr(build_model(again.config, (2,)).layers[0].kernel_regularizer) == built
+
+
+@pytest.mark.parametrize(
+    ("given", "path", "message"),
+    [
+        ("{}", "kernel_regularizer", "give a regularizer name (l2) or its factors"),
+        ("{name: l2, l2: 0.1}", "kernel_regularizer", "give a regularizer name or its factors, not both"),
+        ("l3", "kernel_regularizer.name", "must be 'l1', 'l2', 'l1_l2', 'L1', 'L2' or 'L1L2'. Received: 'l3'"),
+        ("{l2: -1}", "kernel_regularizer.l2", "must be greater than or equal to 0. Received: -1"),
+        ("{l3: 1}", "kernel_regularizer.l3", "unknown key. Expected one of: name, l1, l2."),
+    ],
+)
+def test_regularizer_errors(given, path, message):
+    with pytest.raises(ConfigError) as info:
+        config_from(REGULARIZED.replace("REG", given))
+    (problem,) = info.value.problems
+    assert problem.path == f"model.layers.0.dense.{path}" and problem.line == 4
+    assert message in problem.message
+
+
+# -- labels and memory, checked before preprocessing ----------------------------------------------------
+
+
+def npz_config(tmp_path, y, loss="sparse_categorical_crossentropy", last="{units: 3, activation: softmax}"):
+    x = np.random.default_rng(0).normal(size=(len(y), 3)).astype("float32")
+    np.savez(tmp_path / "d.npz", x=x, y=np.asarray(y))
+    return f"data: {{path: {tmp_path / 'd.npz'}}}\nmodel:\n  layers:\n    - dense: 8\n    - dense: {last}\ntrain: {{loss: {loss}}}\n"
+
+
+def test_one_class_is_a_problem_with_the_labels_not_the_units(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        prepare(config_from(npz_config(tmp_path, [0] * 40)))
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == ("data.path", 1)
+    assert "every label of" in problem.message and "a classifier needs at least two classes" in problem.message
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_labels_up_to_a_billion_are_not_a_billion_classes(tmp_path, loss):
+    text = npz_config(tmp_path, [0, 10**9] * 20, loss)
+    with pytest.raises(ConfigError) as info:  # before one-hot encoding 10⁹ columns
+        prepare(config_from(text))
+    (problem,) = info.value.problems
+    assert problem.path == "data.path"
+    assert "go up to 1,000,000,000 but only 2 different values occur" in problem.message
+    assert "units" not in problem.message
+
+
+def test_labels_as_quantities_with_a_regression_loss_are_fine(tmp_path):
+    experiment = prepare(config_from(npz_config(tmp_path, [0, 10**9] * 20, "mse", "1")))
+    assert experiment.dataset.y_train.max() == 10**9
+
+
+def test_a_model_too_big_for_memory_names_the_layer_and_the_estimate(monkeypatch):
+    from nnrun.config import checks
+
+    monkeypatch.setattr(checks, "machine_memory", lambda: 16 * 10**9)
+    with pytest.raises(
+        ConfigError,
+        match=r"model\.layers\.0\.dense\.units \(line 4\): training this model needs about \d+\.\d GB of memory "
+        r"\(6,000,000,003 weights .*more than this machine's 16\.0 GB\. Reduce units \(now 1,000,000,000\)",
+    ):
+        prepare(config_from(MINIMAL.replace("- dense: 8", "- dense: 1000000000")))
+
+
+def test_a_batch_too_big_for_memory_names_the_batch_size(monkeypatch):
+    from nnrun.config import checks
+
+    text = MINIMAL.replace("- dense: 8", "- dense: 100000") + "  batch_size: 200\n"
+    monkeypatch.setattr(checks, "machine_memory", lambda: 20 * 10**6)  # 20 MB: the weights fit, 200 rows do not
+    with pytest.raises(ConfigError, match=r"train\.batch_size \(line 8\): .* Reduce the batch size \(now 200\)"):
+        prepare(config_from(text))
+    monkeypatch.setattr(checks, "machine_memory", lambda: None)  # unknown: not checked
+    assert prepare(config_from(text)).config.train.batch_size == 200

@@ -7,7 +7,8 @@ import yaml
 from nnrun.cli.common import ConfigArg, DebugOpt, SetOpt, overrides, stdout
 from nnrun.cli.errors import cli_errors
 from nnrun.config import load_config
-from nnrun.config.build import build_model, prepare
+from nnrun.config.build import build_model
+from nnrun.experiment import prepare
 
 
 def check(config: ConfigArg, set_: SetOpt = None, debug: DebugOpt = False) -> None:

@@ -1,13 +1,19 @@
-"""Checks across keys, run on the resolved config and the prepared data before anything trains.
+"""Checks across keys, run on the resolved config and the data before anything is built or trained.
 
 Each check is a small named function returning problems that name the key to change and the fix.
+:data:`BEFORE_PREPROCESSING` run on the data as loaded (labels, memory: what preprocessing itself could
+choke on); :data:`AFTER_PREPROCESSING` on the data as the model will see it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
-from nnrun.config.schema import DenseItem, ExperimentConfig, FlattenItem
+import numpy as np
+
+from nnrun.config.layers import LAYERS, DenseItem, first_needing_vectors
+from nnrun.config.schema import ExperimentConfig
 from nnrun.data import Dataset
 from nnrun.engine.losses import LOSSES
 from nnrun.errors import Problem
@@ -37,6 +43,120 @@ def check_loss_matches_task(config: ExperimentConfig, data: Dataset) -> list[Pro
             )
         ]
     return []
+
+
+def _data_key(config: ExperimentConfig) -> str:
+    return "data.path" if config.data.path is not None else "data.dataset"
+
+
+SPARSE_LABELS = 1000  # beyond this many classes, labels must use at least half of 0 .. K-1
+
+
+def check_labels(config: ExperimentConfig, data: Dataset) -> list[Problem]:
+    """Class labels that cannot be classes: a single class, or a few values spread up to a huge index."""
+    if data.task != "classification" or data.n_classes is None or data.y_train.ndim != 1:
+        return []
+    if LOSSES.canonical(config.train.loss.name) not in PROBABILITY_LOSSES:  # the labels are not used as classes
+        return []
+    parts = [data.y_train] if data.y_test is None else [data.y_train, data.y_test]
+    labels = np.unique(np.concatenate(parts))
+    if labels.size == 1:
+        return [
+            Problem(
+                _data_key(config),
+                f"every label of {data.name} is {labels[0]}: a classifier needs at least two classes. "
+                "Check the labels (data.label_column for a .csv file), or use data with two or more classes.",
+            )
+        ]
+    k = data.n_classes
+    if k > SPARSE_LABELS and labels.size < k / 2:
+        return [
+            Problem(
+                _data_key(config),
+                f"the labels of {data.name} go up to {k - 1:,} but only {labels.size:,} different values occur: "
+                f"class labels must be indices 0 .. K-1. Renumber the classes from 0, or, if the labels are "
+                "quantities, use a regression loss (loss: mse).",
+            )
+        ]
+    return []
+
+
+def machine_memory() -> int | None:
+    """The machine's physical memory in bytes (None where it cannot be told)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _optimizer_slots(config: ExperimentConfig) -> int:
+    """Arrays per weight the optimizer keeps (momentum, moments, accumulators)."""
+    o = config.train.optimizer
+    name = o.name.lower().replace("_", "")
+    if name == "sgd":
+        return 1 if o.momentum else 0
+    if name in ("rmsprop", "adagrad"):
+        return 1 + bool(o.centered) + bool(o.momentum)
+    return 2 + bool(o.amsgrad)
+
+
+def estimate_memory(
+    config: ExperimentConfig, input_shape: tuple[int, ...], batch_size: int
+) -> tuple[int, int, int, list[int]]:
+    """(bytes, weights, activations per sample, bytes per layer) to train the model in batches of ``batch_size``.
+
+    Each weight is counted with its gradient and the optimizer's slots; each activation (per sample, times
+    the batch size) with the layer's buffers for the forward and backward pass (about three arrays).
+    """
+    itemsize = np.dtype(config.model.dtype).itemsize
+    per_weight = 2 + _optimizer_slots(config)
+    shape, weights, activations, per_layer = tuple(input_shape), 0, 0, []
+    for item in config.model.layers:
+        spec, layer = LAYERS.of(item)
+        shape, n = spec.size(layer, shape)
+        weights += n
+        activations += math.prod(shape)
+        per_layer.append(itemsize * (n * per_weight + 3 * math.prod(shape) * batch_size))
+    return sum(per_layer), weights, activations, per_layer
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"
+
+
+def check_memory(config: ExperimentConfig, data: Dataset) -> list[Problem]:
+    """Refuse a model whose weights and activations would not fit in the machine's memory."""
+    available = machine_memory()
+    if available is None:
+        return []
+    shape = tuple(data.x_train.shape[1:])
+    if config.data.flatten:
+        shape = (math.prod(shape),)
+    batch = min(config.train.batch_size, len(data.x_train))  # a batch holds at most the whole data set
+    total, weights, activations, per_layer = estimate_memory(config, shape, batch)
+    if total <= available:
+        return []
+    if estimate_memory(config, shape, 1)[0] <= available:
+        key, fix = "train.batch_size", f"Reduce the batch size (now {config.train.batch_size:,})."
+    else:
+        index = max(range(len(per_layer)), key=per_layer.__getitem__)
+        spec, layer = LAYERS.of(config.model.layers[index])
+        key, fix = f"model.layers.{index}.{spec.name}", "Make this layer smaller."
+        if spec.size_key is not None:
+            key += f".{spec.size_key}"
+            fix = f"Reduce {spec.size_key} (now {getattr(layer, spec.size_key):,})."
+    return [
+        Problem(
+            key,
+            f"training this model needs about {_size(total)} of memory ({weights:,} weights with their gradients "
+            f"and optimizer state, {activations:,} activations per sample in batches of {batch:,}), more than "
+            f"this machine's {_size(available)}. {fix}",
+        )
+    ]
 
 
 def check_output_units(config: ExperimentConfig, data: Dataset) -> list[Problem]:
@@ -127,14 +247,17 @@ def check_output_activation(config: ExperimentConfig, data: Dataset) -> list[Pro
 
 
 def check_input_shape(config: ExperimentConfig, data: Dataset) -> list[Problem]:
-    first = config.model.layers[0]
-    if data.x_train.ndim > 2 and not isinstance(first, FlattenItem):
+    """Samples with more than one axis must be flattened before the first layer that needs vectors."""
+    index = first_needing_vectors(config.model.layers)
+    if data.x_train.ndim > 2 and index is not None:
         shape = tuple(data.x_train.shape[1:])
+        kind = LAYERS.of(config.model.layers[index])[0].name
+        which = "the first layer" if index == 0 else f"layer {index}"
         return [
             Problem(
                 "data.flatten",
-                f"the samples have shape {shape}, but the first layer is dense and expects "
-                "vectors. Set data.flatten: true (or auto), or start the model with a flatten layer.",
+                f"the samples have shape {shape}, but {which} is {kind} and expects vectors. "
+                "Set data.flatten: true (or auto), or put a flatten layer before it.",
             )
         ]
     return []
@@ -156,7 +279,8 @@ def check_splits(config: ExperimentConfig, data: Dataset) -> list[Problem]:
     return []
 
 
-CHECKS = (
+BEFORE_PREPROCESSING = (check_labels, check_memory)
+AFTER_PREPROCESSING = (
     check_loss_matches_task,
     check_output_units,
     check_target_encoding,
@@ -164,8 +288,9 @@ CHECKS = (
     check_input_shape,
     check_splits,
 )
+CHECKS = (*BEFORE_PREPROCESSING, *AFTER_PREPROCESSING)
 
 
-def run_checks(config: ExperimentConfig, data: Dataset) -> list[Problem]:
-    """Every problem found by every check."""
-    return [p for check in CHECKS for p in check(config, data)]
+def run_checks(config: ExperimentConfig, data: Dataset, checks: tuple = CHECKS) -> list[Problem]:
+    """Every problem found by the checks (all of them by default)."""
+    return [p for check in checks for p in check(config, data)]

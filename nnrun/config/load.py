@@ -12,53 +12,19 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from nnrun.config.layers import LAYERS
 from nnrun.config.schema import ExperimentConfig
-from nnrun.errors import ConfigError, Problem, closest
+from nnrun.config.yaml_safe import parse_value, parse_yaml, read_yaml_text
+from nnrun.errors import ConfigError, Problem, closest, did_you_mean
 
 Path_ = tuple[str | int, ...]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line of every key and item."""
-
-
 def _compose_with_lines(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
-    """The data, a map from key paths to 1-based line numbers, and duplicate-key problems."""
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([Problem("", f"not valid YAML: {problem}", line)], source) from None
-    lines: dict[Path_, int] = {}
-    problems: list[Problem] = []
-
-    def walk(n: yaml.Node, path: Path_) -> None:
-        if isinstance(n, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, value_node in n.value:
-                key = key_node.value
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    problems.append(
-                        Problem(_dotted((*path, key)), f"duplicate key (first given on line {seen[key]})", line)
-                    )
-                seen[key] = line
-                lines[(*path, key)] = line
-                walk(value_node, (*path, key))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                lines[(*path, i)] = item.start_mark.line + 1
-                walk(item, (*path, i))
-
-    if node is not None:
-        walk(node, ())
-    data = yaml.load(text, Loader=yaml.SafeLoader) if node is not None else None
-    return data, lines, problems
+    """The data, a map from key paths to 1-based line numbers, and duplicate-key problems (bounded work)."""
+    return parse_yaml(text, source)
 
 
 def _dotted(path: Path_) -> str:
@@ -71,10 +37,7 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     key = key.strip()
     if not sep or not key:
         raise ConfigError([Problem("", f"--set expects KEY=VALUE, e.g. train.epochs=5. Received: {text!r}")], "--set")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as e:
-        raise ConfigError([Problem(key, f"the value {raw!r} is not valid YAML: {e}")], "--set") from None
+    value = parse_value(raw, key, "--set") if raw.strip() else None
     return [int(p) if p.isdigit() else p for p in key.split(".")], value
 
 
@@ -107,7 +70,7 @@ def apply_override(data: dict[str, Any], path: list[str | int], value: Any) -> N
 
 
 # The key a short form stands for: `dense: 64` is `dense: {units: 64}`, `optimizer: adam` is `{name: adam}`.
-SHORT_FORMS = {"dense": "units", "dropout": "rate", "activation": "activation", "optimizer": "name", "loss": "name"}
+SHORT_FORMS = {**LAYERS.short_forms(), "optimizer": "name", "loss": "name"}
 
 
 def _expand_short_form(key: str, value: Any) -> Any:
@@ -129,7 +92,7 @@ def load_raw(path: str | Path | None = None, text: str | None = None) -> tuple[d
             what = "is a folder, not a file" if p.is_dir() else "does not exist"
             raise ConfigError([Problem("", f"the config file {what}: {p}")], source)
         try:
-            text = p.read_text(encoding="utf-8")
+            text = read_yaml_text(p)
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError([Problem("", f"cannot read the config file: {e}")], source) from None
     data, lines, problems = _compose_with_lines(text, source)
@@ -200,7 +163,7 @@ def validation_problems(error: ValidationError, lines: dict[Path_, int], overrid
             loc = (*loc, *ctx["key"].split("."))
         loc = _user_path(loc)
         message = _message(err, loc)
-        line = _line_for(loc, lines)
+        line = line_of(lines, loc)
         if any(loc[: len(o)] == o or o[: len(loc)] == loc for o in overridden):
             message, line = message + " (from --set)", None
         path = _dotted(loc)
@@ -218,10 +181,17 @@ def _user_path(loc: Path_) -> Path_:
     return tuple(out)
 
 
-def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
-    """The line of the deepest known key on the path (an unknown key's own line when it exists)."""
-    for n in range(len(loc), 0, -1):
-        for candidate in (tuple(loc[:n]), _with_aliases(tuple(loc[:n]))):
+def line_of(lines: dict[Path_, int], path: str | Path_) -> int | None:
+    """The YAML line of the deepest known key on ``path`` (a dotted string or a tuple of keys).
+
+    An unknown key's own line is found when it exists; ``learning_rate`` also finds its alias ``lr``;
+    a mapping whose keys contain dots (``sweep.parameters.model.hidden.activation``) is searched too.
+    """
+    parts: Path_ = tuple(int(p) if p.isdigit() else p for p in path.split(".")) if isinstance(path, str) else path
+    for n in range(len(parts), 0, -1):
+        head = tuple(parts[: n - 1])
+        rest = ".".join(str(p) for p in parts[n - 1 :])
+        for candidate in (tuple(parts[:n]), _with_aliases(tuple(parts[:n])), (*head, rest)):
             if candidate in lines:
                 return lines[candidate]
     return None
@@ -237,18 +207,23 @@ def _message(err: dict[str, Any], loc: Path_) -> str:
         return msg
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
-        match = closest(str(loc[-1]), allowed) if allowed else None
-        if match is None:  # perhaps it belongs one level down: train.learning_rate → train.optimizer.learning_rate
-            nested = [f"{key}.{sub}" for key in allowed for sub in _allowed_keys((*loc[:-1], key))]
-            found = closest(str(loc[-1]), [n.split(".")[-1] for n in nested])
-            match = next((n for n in nested if n.endswith("." + found)), None) if found else None
-        hint = f" Did you mean '{match}'?" if match else ""
+        hint = did_you_mean(str(loc[-1]), allowed) or _one_level_down(str(loc[-1]), loc[:-1], allowed)
         listing = f" Expected one of: {', '.join(allowed)}." if allowed else ""
         return f"unknown key.{listing}{hint}"
     if kind == "missing":
         return "required key is missing"
     msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
     return f"{msg}. Received: {value!r}"
+
+
+def _one_level_down(key: str, loc: Path_, allowed: list[str]) -> str:
+    """A did-you-mean for a key given one level too high: train.learning_rate → train.optimizer.learning_rate."""
+    nested: dict[str, str] = {}
+    for parent in allowed:
+        for sub in _allowed_keys((*loc, parent)):
+            nested.setdefault(sub, f"{parent}.{sub}")
+    found = closest(key, list(nested))
+    return did_you_mean(nested[found], [nested[found]]) if found else ""
 
 
 def _allowed_keys(loc: Path_) -> list[str]:
@@ -273,4 +248,4 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in typing.get_args(annotation) for m in _models(arg)]
 
 
-__all__ = ["apply_override", "load_config", "parse_override", "validate_config"]
+__all__ = ["apply_override", "line_of", "load_config", "parse_override", "validate_config"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
@@ -14,7 +15,7 @@ from nnrun.engine.metrics import ACCURACY_NAMES, METRICS
 from nnrun.engine.naming import to_snake_case
 from nnrun.engine.optimizers import OPTIMIZERS
 from nnrun.engine.registry import Registry
-from nnrun.errors import closest
+from nnrun.errors import did_you_mean
 
 
 def spellings(registry: Registry[Any], extra: tuple[str, ...] = ()) -> list[str]:
@@ -33,8 +34,7 @@ def _check(registry: Registry[Any], kind: str, extra: tuple[str, ...] = ()):
     def validate(value: str) -> str:
         if value in extra or value.lower() in extra or value in registry:
             return value
-        match = closest(value, spellings(registry, extra))
-        hint = f" Did you mean '{match}'?" if match else ""
+        hint = did_you_mean(value, spellings(registry, extra))
         raise PydanticCustomError(
             "unknown_name", f"unknown {kind} '{{value}}'. Expected one of: {listed}.{hint}", {"value": value}
         )
@@ -42,12 +42,25 @@ def _check(registry: Registry[Any], kind: str, extra: tuple[str, ...] = ()):
     return validate
 
 
+def name_pattern(registry: Registry[Any], extra: tuple[str, ...] = ()) -> str:
+    """A JSON Schema pattern matching every spelling the registry accepts (any case; ``_``, ``-`` and spaces
+    ignored), and the ``extra`` names in any case."""
+
+    def any_case(name: str, sep: str) -> str:
+        chars = [f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name]
+        return sep + sep.join(chars) + sep
+
+    names = [any_case(n, "[_ -]*") for n in sorted(set(registry.aliases()))] + [any_case(n, "") for n in extra]
+    return "^(" + "|".join(names) + ")$"
+
+
 def _name_type(registry: Registry[Any], kind: str, extra: tuple[str, ...] = ()) -> Any:
-    return Annotated[
-        str,
-        AfterValidator(_check(registry, kind, extra)),
-        WithJsonSchema({"type": "string", "enum": spellings(registry, extra), "description": f"{kind} name"}),
-    ]
+    schema = {
+        "type": "string",
+        "description": f"{kind} name (any case; _, - and spaces are ignored)",
+        "anyOf": [{"enum": spellings(registry, extra)}, {"pattern": name_pattern(registry, extra)}],
+    }
+    return Annotated[str, AfterValidator(_check(registry, kind, extra)), WithJsonSchema(schema)]
 
 
 ActivationName = _name_type(ACTIVATIONS, "activation")

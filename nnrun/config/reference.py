@@ -12,15 +12,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from nnrun.config.layers import LAYERS, LayerSpec
 from nnrun.config.schema import (
-    ActivationConfig,
-    BatchNormalizationConfig,
     DataConfig,
-    DenseConfig,
-    DropoutConfig,
     EarlyStoppingConfig,
     ExperimentConfig,
-    FlattenConfig,
     HiddenDefaults,
     LossConfig,
     OptimizerConfig,
@@ -29,15 +25,18 @@ from nnrun.config.schema import (
 )
 from nnrun.config.sweep import Distribution, SweepConfig
 
+
+def _layer_title(spec: LayerSpec) -> str:
+    names = " / ".join((spec.name, *spec.aliases))
+    short = f" (a value alone is its `{spec.short}`)" if spec.short else " (`null` or the name alone: all defaults)"
+    return f"model.layers: {names}{short if spec.short or spec.bare else ''}"
+
+
 SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("(top level)", ExperimentConfig, ""),
     ("data", DataConfig, "data."),
     ("model.hidden", HiddenDefaults, "model.hidden."),
-    ("model.layers: dense", DenseConfig, "dense."),
-    ("model.layers: dropout", DropoutConfig, "dropout."),
-    ("model.layers: batchnorm / batch_normalization", BatchNormalizationConfig, "batch_normalization."),
-    ("model.layers: activation", ActivationConfig, "activation."),
-    ("model.layers: flatten", FlattenConfig, "flatten."),
+    *[(_layer_title(spec), spec.config, f"{spec.name}.") for spec in LAYERS],
     ("train", TrainConfig, "train."),
     ("train.loss", LossConfig, "train.loss."),
     ("train.optimizer", OptimizerConfig, "train.optimizer."),
@@ -66,7 +65,8 @@ def _allowed(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
         return "mapping (see below)"
     if "anyOf" in prop:
-        parts = [_allowed(p) for p in prop["anyOf"] if p.get("type") != "null"]
+        # null is "–" in the default column; a name's pattern repeats its enum in any case
+        parts = [_allowed(p) for p in prop["anyOf"] if p.get("type") != "null" and "pattern" not in p]
         return " or ".join(dict.fromkeys(parts))
     if "enum" in prop:
         if len(prop["enum"]) > 6:  # a registry's names

@@ -11,41 +11,36 @@ import inspect
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     NonNegativeFloat,
     NonNegativeInt,
     PositiveInt,
     PrivateAttr,
-    Tag,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from nnrun.config.base import ShortForm, StrictModel, nnrun_error
+from nnrun.config.layers import (
+    LAYERS,
+    ActivationConfig,
+    BatchNormalizationConfig,
+    DenseConfig,
+    DenseItem,
+    DropoutConfig,
+    FlattenConfig,
+    layer_item_type,
+)
 from nnrun.config.names import ActivationName, InitializerName, LossName, MetricName, OptimizerName
 from nnrun.config.sweep import SweepConfig
 from nnrun.data import DATASET_NAMES
 from nnrun.engine import losses as engine_losses
 from nnrun.engine import optimizers as engine_optimizers
 from nnrun.engine.registry import normalize_name
-from nnrun.errors import InvalidArgumentError, closest
+from nnrun.errors import InvalidArgumentError, did_you_mean
 
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors; values are not silently coerced from other types."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
-
-
-def nnrun_error(message: str, key: str | None = None) -> PydanticCustomError:
-    """An error whose message is already complete; ``key`` extends the path below the current model."""
-    return PydanticCustomError("nnrun", message, {"key": key} if key else {})
 
 
 # -- data -----------------------------------------------------------------------------------------------
@@ -62,7 +57,7 @@ class DataConfig(StrictModel):
     n_features: PositiveInt | None = Field(None, description="blobs / regression: number of input features")
     n_classes: Annotated[int, Field(ge=2)] | None = Field(None, description="blobs / spirals: number of classes")
     flatten: bool | Literal["auto"] = Field(
-        "auto", description="flatten images to vectors (auto: when the first layer is dense)"
+        "auto", description="flatten images to vectors (auto: when a dense layer would get them unflattened)"
     )
     scale: bool | Literal["auto"] = Field("auto", description="divide pixel values by 255 (auto: for 8-bit images)")
     standardize: bool = Field(False, description="subtract the training mean, divide by the training std, per feature")
@@ -84,9 +79,10 @@ class DataConfig(StrictModel):
     @classmethod
     def _known_dataset(cls, value: str | None) -> str | None:
         if value is not None and value not in DATASET_NAMES:
-            match = closest(value, DATASET_NAMES)
-            hint = f" Did you mean '{match}'?" if match else ""
-            raise nnrun_error(f"unknown data set '{value}'. Expected one of: {', '.join(DATASET_NAMES)}.{hint}")
+            raise nnrun_error(
+                f"unknown data set '{value}'. Expected one of: {', '.join(DATASET_NAMES)}."
+                + did_you_mean(value, DATASET_NAMES)
+            )
         return value
 
     @model_validator(mode="after")
@@ -117,156 +113,10 @@ class HiddenDefaults(StrictModel):
     """whether they have a bias"""
 
 
-class DenseConfig(StrictModel):
-    """``dense: 64`` or ``dense: {units: 64, activation: tanh, ...}``."""
-
-    units: PositiveInt
-    """number of units (neurons)"""
-    activation: ActivationName | None = None
-    """activation (hidden layers: model.hidden.activation; the output layer: linear)"""
-    use_bias: bool | None = None
-    """add a bias vector (default: model.hidden.use_bias; output layer: true)"""
-    kernel_initializer: InitializerName | None = None
-    """kernel initializer (default: model.hidden's; output layer: glorot_uniform)"""
-    bias_initializer: InitializerName | None = None
-    """bias initializer (default: model.hidden's; output layer: zeros)"""
-    name: str | None = None
-    """layer name (default: dense, dense_1, ...)"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"units": data} if isinstance(data, int) and not isinstance(data, bool) else data
-
-
-class DropoutConfig(StrictModel):
-    """``dropout: 0.2`` or ``dropout: {rate: 0.2, seed: 1}``."""
-
-    rate: Annotated[float, Field(ge=0.0, le=1.0)]
-    """fraction of the inputs dropped during training"""
-    seed: NonNegativeInt | None = None
-    """seed of the dropout masks (default: derived from the experiment seed)"""
-    name: str | None = None
-    """layer name"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"rate": data} if isinstance(data, (int, float)) and not isinstance(data, bool) else data
-
-
-class BatchNormalizationConfig(StrictModel):
-    """``batchnorm: {}`` (or ``batch_normalization``) with Keras's arguments."""
-
-    momentum: Annotated[float, Field(ge=0.0, le=1.0)] = 0.99
-    """momentum of the moving mean and variance"""
-    epsilon: Annotated[float, Field(gt=0.0)] = 1e-3
-    """added to the variance before the square root"""
-    center: bool = True
-    """learn an offset (beta)"""
-    scale: bool = True
-    """learn a scale (gamma)"""
-    name: str | None = None
-    """layer name"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {} if data is None else data
-
-
-class ActivationConfig(StrictModel):
-    """``activation: relu`` as a layer of its own."""
-
-    activation: ActivationName
-    """the activation function"""
-    name: str | None = None
-    """layer name"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"activation": data} if isinstance(data, str) else data
-
-
-class FlattenConfig(StrictModel):
-    """``flatten`` (or ``flatten: {}``): images to vectors inside the model."""
-
-    name: str | None = None
-    """layer name"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {} if data is None else data
-
-
-class DenseItem(StrictModel):
-    dense: DenseConfig
-
-
-class DropoutItem(StrictModel):
-    dropout: DropoutConfig
-
-
-class BatchNormalizationItem(StrictModel):
-    batch_normalization: BatchNormalizationConfig
-
-
-class ActivationItem(StrictModel):
-    activation: ActivationConfig
-
-
-class FlattenItem(StrictModel):
-    flatten: FlattenConfig
-
-
-LAYER_TYPES = {
-    "dense": DenseItem,
-    "dropout": DropoutItem,
-    "batch_normalization": BatchNormalizationItem,
-    "activation": ActivationItem,
-    "flatten": FlattenItem,
-}
-LAYER_ALIASES = {"batchnorm": "batch_normalization", "bn": "batch_normalization"}
-
-
-def _normalize_layer(item: Any) -> Any:
-    """``"flatten"`` → ``{"flatten": None}``; ``batchnorm`` → ``batch_normalization``; one key per layer."""
-    if isinstance(item, str):
-        item = {item: None}
-    if not isinstance(item, dict) or len(item) != 1:
-        raise nnrun_error(
-            "each layer is a mapping with one key, the layer type, e.g. '- dense: 64' or '- dropout: 0.2'. "
-            f"Received: {item!r}"
-        )
-    ((kind, value),) = item.items()
-    canonical = LAYER_ALIASES.get(str(kind), str(kind))
-    if canonical not in LAYER_TYPES:
-        choices = [*LAYER_TYPES, *LAYER_ALIASES]
-        match = closest(str(kind), choices)
-        hint = f" Did you mean '{match}'?" if match else ""
-        raise nnrun_error(f"unknown layer type '{kind}'. Expected one of: {', '.join(choices)}.{hint}")
-    return {canonical: value}
-
-
-def _layer_tag(item: Any) -> str | None:
-    if isinstance(item, BaseModel):  # serialising: the item's one field is its type
-        return next(iter(type(item).model_fields))
-    return next(iter(item)) if isinstance(item, dict) and len(item) == 1 else None
-
-
-LayerItem = Annotated[
-    Annotated[
-        Annotated[DenseItem, Tag("dense")]
-        | Annotated[DropoutItem, Tag("dropout")]
-        | Annotated[BatchNormalizationItem, Tag("batch_normalization")]
-        | Annotated[ActivationItem, Tag("activation")]
-        | Annotated[FlattenItem, Tag("flatten")],
-        Discriminator(_layer_tag),
-    ],
-    BeforeValidator(lambda item: item if isinstance(item, BaseModel) else _normalize_layer(item)),
-]
+# The layer configs, their short forms and builders live in config/layers.py, registered in LAYERS.
+LayerItem = layer_item_type()
+LAYER_TYPES = {spec.name: spec.item for spec in LAYERS}
+LAYER_ALIASES = {alias: spec.name for spec in LAYERS for alias in spec.aliases}
 
 
 class ModelConfig(StrictModel):
@@ -314,11 +164,6 @@ class LossConfig(StrictModel):
     """smooth the targets towards uniform (binary and categorical cross-entropy)"""
     delta: Annotated[float, Field(gt=0.0)] | None = None
     """where huber switches from quadratic to linear"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"name": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")
     def _arguments_apply(self) -> LossConfig:
@@ -373,11 +218,11 @@ class OptimizerConfig(StrictModel):
     global_clipnorm: NonNegativeFloat | None = None
     """clip all gradients together to this norm"""
 
+    model_config = ConfigDict(json_schema_extra=lambda schema: _lr_alias(schema))
+
     @model_validator(mode="before")
     @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"name": data}
+    def _lr_alias(cls, data: Any) -> Any:
         if isinstance(data, dict) and "lr" in data:  # Keras 2 spelling
             if "learning_rate" in data:
                 raise nnrun_error("give learning_rate or its alias lr, not both", "lr")
@@ -405,6 +250,13 @@ class OptimizerConfig(StrictModel):
         config = engine_optimizers.OPTIMIZERS.get(self.name)(**self.arguments()).get_config()
         config.pop("name")
         return OptimizerConfig(name=self.name, **config)
+
+
+def _lr_alias(schema: dict[str, Any]) -> None:
+    """The JSON Schema accepts ``lr`` as the loader does (one of the two, not both)."""
+    learning_rate = schema["properties"]["learning_rate"]
+    schema["properties"]["lr"] = {**learning_rate, "title": "Lr", "description": "alias of learning_rate"}
+    schema["not"] = {"required": ["learning_rate", "lr"]}
 
 
 def _argument_in(message: str, arguments: dict[str, Any]) -> str | None:
@@ -473,9 +325,9 @@ class CallbacksConfig(StrictModel):
 class TrainConfig(StrictModel):
     """``compile`` and ``fit`` arguments (Keras's names and defaults)."""
 
-    loss: LossConfig
+    loss: Annotated[LossConfig, ShortForm("name")]
     """loss name, or a mapping with name and arguments"""
-    optimizer: OptimizerConfig = OptimizerConfig(name="rmsprop")
+    optimizer: Annotated[OptimizerConfig, ShortForm("name")] = OptimizerConfig(name="rmsprop")
     """optimizer name, or a mapping with name and arguments"""
     metrics: list[MetricName] | None = Field(
         None, description="default: [accuracy] for classification data, [mae] for regression"
@@ -500,11 +352,9 @@ class TrainConfig(StrictModel):
             if cb is None:
                 continue
             if cb.monitor not in known:
-                match = closest(cb.monitor, known)
-                hint = f" Did you mean '{match}'?" if match else ""
                 raise nnrun_error(
                     f"monitors '{cb.monitor}', which training does not report. Expected one of: "
-                    f"{', '.join(known)}.{hint}",
+                    f"{', '.join(known)}.{did_you_mean(cb.monitor, known)}",
                     f"callbacks.{key}.monitor",
                 )
             if cb.monitor.startswith("val_") and not self.validation_split:
@@ -554,6 +404,11 @@ class ExperimentConfig(StrictModel):
                         "kernel_initializer": d.kernel_initializer
                         or ("glorot_uniform" if is_output else hidden.kernel_initializer),
                         "bias_initializer": d.bias_initializer or ("zeros" if is_output else hidden.bias_initializer),
+                        **{
+                            key: r.resolved()
+                            for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+                            if (r := getattr(d, key)) is not None
+                        },
                     }
                 )
                 item = DenseItem(dense=d)
@@ -584,6 +439,7 @@ def _drop_none(value: Any) -> Any:
 
 
 __all__ = [
+    "LAYERS",
     "LAYER_TYPES",
     "ActivationConfig",
     "BatchNormalizationConfig",
