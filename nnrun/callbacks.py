@@ -12,6 +12,7 @@ from nnrun.engine.callbacks import (
     ModelCheckpoint,
     ProgbarLogger,
     ReduceLROnPlateau,
+    TensorBoard,
     TerminateOnNaN,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]

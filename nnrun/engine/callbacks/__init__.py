@@ -10,6 +10,7 @@ from nnrun.engine.callbacks.learning_rate_scheduler import LearningRateScheduler
 from nnrun.engine.callbacks.model_checkpoint import ModelCheckpoint
 from nnrun.engine.callbacks.progbar_logger import ProgbarLogger
 from nnrun.engine.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from nnrun.engine.callbacks.tensorboard import TensorBoard
 from nnrun.engine.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
