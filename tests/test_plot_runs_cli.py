@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import nnrun.cli.plot as plot_cli
 from nnrun.cli import app
 from nnrun.config import load_config
-from nnrun.config.build import prepare
+from nnrun.experiment import prepare
 from nnrun.runs.catalog import (
     RunRecord,
     SweepRecord,

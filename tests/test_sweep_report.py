@@ -314,3 +314,23 @@ def test_sweep_figures_without_validation_without_repeats_and_for_regression():
 def test_sweep_figures_with_nothing_to_compare():
     assert sweep_figures({"parameters": [ACT]}, [], "val_loss") == {}
     assert sweep_figures({"parameters": []}, sweep_trials(1), "val_loss") == {}
+
+
+def test_a_sweeps_figures_are_planned_by_name_without_drawing(monkeypatch):
+    import nnrun.report.sweep as sweep_report
+    from nnrun.report.sweep import draw_sweep_figure, plan_sweep_figures
+
+    trials = sweep_trials(repeats=2)
+    rows = [{**p, **{f"final_{k}": v for k, v in m["final"].items()}} for p, _, m in trials]
+    histories = [h for _, h, _ in trials]
+    drawn = []
+    for name in ("param_curves_figure", "heatmap_figure", "bars_figure"):
+        original = getattr(sweep_report, name)
+        monkeypatch.setattr(sweep_report, name, lambda *a, _f=original, **k: drawn.append(1) or _f(*a, **k))
+    planned = plan_sweep_figures(rows, histories, "val_accuracy", [ACT, INIT], mode="max", repeated=True)
+    assert drawn == []  # planning draws nothing
+    manifest = {"metric": "val_accuracy", "mode": "max", "parameters": [ACT, INIT], "repeats": 2}
+    assert [f.name for f in planned] == list(sweep_figures(manifest, trials, "val_accuracy"))
+    bars = next(f for f in planned if f.kind == "bars")
+    assert (bars.key, bars.params, bars.mode) == ("final_val_accuracy", (ACT, INIT), "max")
+    assert isinstance(draw_sweep_figure(bars, rows, histories), Figure)

@@ -10,11 +10,11 @@ from matplotlib.figure import Figure
 
 from nnrun.cli.common import DebugOpt, stdout
 from nnrun.cli.errors import cli_errors
-from nnrun.errors import InvalidArgumentError
-from nnrun.report import history_figure, metric_names, overlay_figure, readable_name, save_figure
-from nnrun.report.sweep import file_safe, suggest, sweep_figures
+from nnrun.errors import InvalidArgumentError, did_you_mean
+from nnrun.report import history_figure, metric_names, overlay_figure, plot_names, readable_name, save_figure
+from nnrun.report.sweep import draw_sweep_figure, file_safe, plan_sweep_figures
+from nnrun.runs import layout
 from nnrun.runs.catalog import RunRecord, SweepRecord, read_folder, run_labels
-from nnrun.runs.record import plot_names
 
 
 def plot(
@@ -100,24 +100,26 @@ def _overlay_figures(records: list[RunRecord], metric: str | None, out: Path | N
 def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None) -> dict[Path, Figure]:
     if out is not None and _is_file(out):
         raise InvalidArgumentError(f"--out {out}: a sweep has several figures; pass a folder. Received a file name.")
-    trials = [(t.params, t.run.history, t.run.metrics) for t in sweep.trials if t.run and t.run.history.get("loss")]
+    trials = [t for t in sweep.trials if t.run and t.run.history.get("loss")]
     if not trials:
         raise InvalidArgumentError(f"{sweep.path} has no trial with a history yet (status: {sweep.status}).")
     metric = metric or sweep.metric
-    keys = list(dict.fromkeys(k for _, h, _ in trials for k in h if k != "epoch_time"))
+    rows, histories = [t.row().to_json() for t in trials], [t.run.history for t in trials if t.run]
+    keys = list(dict.fromkeys(k for h in histories for k in h if k != "epoch_time"))
     _check_metric(metric, keys, f"no trial of {sweep.path} has it")
-    figures = sweep_figures(sweep.manifest, trials, metric)
-    if not figures:
+    planned = plan_sweep_figures(rows, histories, metric, sweep.parameters, sweep.mode_for(metric), sweep.repeated)
+    if not planned:
         raise InvalidArgumentError(f"{sweep.path} has no swept parameters to compare (manifest.json: parameters).")
-    folder = out if out is not None else sweep.path / "figures"
-    return {folder / name: figure for name, figure in figures.items()}
+    folder = out if out is not None else sweep.path / layout.FIGURES
+    return {folder / f.name: draw_sweep_figure(f, rows, histories) for f in planned}
 
 
 def _check_metric(metric: str, available: list[str], problem: str, shown: list[str] | None = None) -> None:
     if metric not in available:
         shown = available if shown is None else shown
         raise InvalidArgumentError(
-            f"--metric {metric}: {problem}. Available: {', '.join(shown) or 'none'}." + suggest(metric, shown)
+            f"--metric {metric}: {problem}. Available: {', '.join(shown) or 'none'}."
+            + did_you_mean(metric, shown, complete=True)
         )
 
 

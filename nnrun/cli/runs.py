@@ -15,7 +15,7 @@ from rich.table import Table
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, runs_dir_or_default, stdout
 from nnrun.cli.errors import cli_errors
-from nnrun.report.sweep import format_value, short_names
+from nnrun.results import format_value, short_names
 from nnrun.runs.catalog import Listing, list_folder, listing
 
 MAX_PARAM_COLUMNS = 8  # the table shows this many differing keys; --csv has them all

@@ -10,29 +10,35 @@ touches ``pyplot`` or selects a backend, so this is safe in worker processes and
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from nnrun import results
 from nnrun.errors import InvalidArgumentError, did_you_mean
+from nnrun.report.figure import (
+    ALERT_COLOR,
+    FIGSIZE,
+    check_history,
+    history_values,
+    new_figure,
+    plot_series,
+    run_styles,
+    style_axes,
+)
 
-FIGSIZE = (6.4, 4.2)  # inches
-DPI = 120
-TRAIN_COLOR, VAL_COLOR, ALERT_COLOR = "C0", "C1", "#c0392b"
-LOG_SCALE_RATIO = 100  # a y range wider than this (max / min of positive values) is drawn on a log axis
-MARKER_MAX_EPOCHS = 30  # draw a marker on every point up to this many epochs
+TRAIN_COLOR, VAL_COLOR = "C0", "C1"
 SAVE_FORMATS = (".png", ".svg", ".pdf")
 # what each format stamps into the file that would make two saves of one figure differ
 _NO_DATES = {"png": {}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
 
-NOT_METRICS = ("learning_rate", "lr")
+NOT_METRICS = results.NOT_METRICS
 READABLE = {
     "loss": "Loss",
     "accuracy": "Accuracy",
@@ -52,7 +58,6 @@ READABLE = {
     "learning_rate": "Learning rate",
     "lr": "Learning rate",
 }
-HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "iou")  # substrings of a metric's name
 
 
 # --- names ------------------------------------------------------------------------------------------
@@ -67,60 +72,19 @@ def readable_name(key: str) -> str:
     return name[0].upper() + name[1:] if name else name
 
 
-def higher_is_better(metric: str) -> bool:
-    """Accuracy-like metrics are maximised; losses and errors are minimised."""
-    base = metric.lower().removeprefix("val_")
-    return any(part in base for part in HIGHER_IS_BETTER)
-
-
-def _is_accuracy(metric: str) -> bool:
-    return "acc" in metric.lower()
-
-
 def metric_names(history: Mapping[str, Sequence[float]]) -> list[str]:
     """The base metrics of a history (``val_`` stripped, ``learning_rate`` left out), loss first."""
-    _check_history(history)
-    names: list[str] = []
-    for key in history:
-        base = key.removeprefix("val_")
-        if base not in names and base not in NOT_METRICS:
-            names.append(base)
-    return sorted(names, key=lambda name: name != "loss")  # stable: the rest keep the history's order
+    check_history(history)
+    return results.metric_names(history)
 
 
 def primary_metric(history: Mapping[str, Sequence[float]]) -> str:
     """The metric worth a second plot: accuracy if tracked, else the first non-loss metric, else loss."""
-    names = metric_names(history)
-    for name in ("accuracy", "acc", *names):
-        if name in names and _is_accuracy(name):
-            return name
-    return next((name for name in names if name != "loss"), "loss")
+    check_history(history)
+    return results.primary_metric(history)
 
 
 # --- data -------------------------------------------------------------------------------------------
-
-
-def _check_history(history: object, where: str = "history") -> None:
-    if not isinstance(history, Mapping):
-        raise InvalidArgumentError(
-            f"{where} must map metric names to per-epoch lists, like Keras's history.history. "
-            f"Received: {where}={type(history).__name__}"
-        )
-    for key, values in history.items():
-        if not isinstance(key, str) or isinstance(values, (str, bytes, Mapping)) or np.ndim(values) != 1:
-            raise InvalidArgumentError(
-                f"{where} must map metric names to per-epoch lists. Received: {where}[{key!r}]={values!r}"
-            )
-
-
-def _values(history: Mapping[str, Sequence[float]], key: str, where: str = "history") -> np.ndarray:
-    """The per-epoch values of ``key`` as float64, with ``None`` read as NaN."""
-    try:
-        return np.array([math.nan if v is None else v for v in history[key]], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(
-            f"{where}[{key!r}] must hold one number per epoch. Received: {list(history[key])!r}"
-        ) from None
 
 
 def _first_nonfinite(*series: np.ndarray) -> int | None:
@@ -143,45 +107,6 @@ def _format_value(value: float) -> str:
 
 
 # --- axes -------------------------------------------------------------------------------------------
-
-
-def _new_figure(figsize: tuple[float, float] = FIGSIZE) -> Figure:
-    return Figure(figsize=figsize, dpi=DPI, layout="constrained")
-
-
-def _style_axes(ax, n_epochs: int, ylabel: str, series: Sequence[np.ndarray]) -> None:
-    """Labels, integer epoch ticks, a light grid; a log y axis when positive values span 2+ decades."""
-    ax.set_xlabel("Epoch")
-    ax.set_ylabel(ylabel)
-    finite = np.concatenate([s[np.isfinite(s)] for s in series])
-    if finite.size and finite.min() > 0 and finite.max() / finite.min() >= LOG_SCALE_RATIO:
-        ax.set_yscale("log")
-    ax.set_xticks(_epoch_ticks(n_epochs))
-    pad = max(0.5, 0.02 * (n_epochs - 1))
-    ax.set_xlim(1 - pad, n_epochs + pad)
-    ax.grid(True, alpha=0.3, linewidth=0.8)
-    ax.spines[["top", "right"]].set_visible(False)
-
-
-def _epoch_ticks(n_epochs: int) -> list[int]:
-    """Integer epochs starting at 1: every epoch when few, else 1 and round multiples of a nice step."""
-    n_epochs = max(n_epochs, 1)
-    if n_epochs <= 12:
-        return list(range(1, n_epochs + 1))
-    step = max(1, int(MaxNLocator(nbins=8, integer=True, steps=[1, 2, 5, 10]).tick_values(1, n_epochs)[1]))
-    if step < 5:
-        return list(range(1, n_epochs + 1, step))
-    return [1, *range(step, n_epochs + 1, step)]
-
-
-def _plot_series(ax, values: np.ndarray, **kwargs):
-    """A curve over epochs 1..n; NaN breaks the line, inf is drawn as a gap too."""
-    epochs = np.arange(1, len(values) + 1)
-    shown = np.where(np.isfinite(values), values, np.nan)
-    marker = kwargs.pop("marker", "o")
-    marker = marker if len(values) <= MARKER_MAX_EPOCHS else None
-    (line,) = ax.plot(epochs, shown, marker=marker, markersize=4, linewidth=1.8, **kwargs)
-    return line
 
 
 def _mark_best(ax, values: np.ndarray, maximise: bool, color: str, who: str) -> None:
@@ -229,16 +154,20 @@ def _mark_divergence(ax, epoch: int, n_epochs: int) -> None:
 # --- figures ----------------------------------------------------------------------------------------
 
 
-def history_figure(history: Mapping[str, Sequence[float]], metric: str = "loss", title: str | None = None) -> Figure:
+def history_figure(
+    history: Mapping[str, Sequence[float]], metric: str = "loss", title: str | None = None, mode: str | None = None
+) -> Figure:
     """Train and validation curves of one metric per epoch, the best validation epoch marked.
 
     ``metric`` is a base name (``"loss"``, ``"accuracy"``, ``"mse"``); its ``val_`` twin is drawn when the
     history has it. ``title`` is the whole title, e.g. ``"mnist-mlp — loss"``; by default the metric's name.
-    The best epoch is the minimum for losses and errors, the maximum for accuracy-like metrics, taken on
-    the validation curve (or on the training curve when there is no validation). Non-finite points are
+    The best epoch is the maximum when ``mode`` is ``"max"``, the minimum when it is ``"min"``; by default
+    the metric's direction (:func:`nnrun.results.direction`: losses and errors down, accuracy-like metrics
+    up; a name it does not know needs ``mode``), taken on the validation curve (or on the training curve
+    when there is no validation). Non-finite points are
     skipped and the first of them is noted as "diverged at epoch N".
     """
-    _check_history(history)
+    check_history(history)
     if isinstance(metric, str) and metric.startswith("val_"):
         raise InvalidArgumentError(
             f"metric is a base name; its validation curve is drawn with it. Received: metric={metric!r}. "
@@ -249,19 +178,19 @@ def history_figure(history: Mapping[str, Sequence[float]], metric: str = "loss",
             f"Unknown metric: metric={metric!r}. The history has: {', '.join(metric_names(history)) or 'nothing'}."
             + did_you_mean(metric, metric_names(history))
         )
-    train = _values(history, metric) if metric in history else None
-    val = _values(history, f"val_{metric}") if f"val_{metric}" in history else None
+    train = history_values(history, metric) if metric in history else None
+    val = history_values(history, f"val_{metric}") if f"val_{metric}" in history else None
     series = [s for s in (train, val) if s is not None]
     n_epochs = max(1, *(len(s) for s in series))
-    maximise = higher_is_better(metric)
+    maximise = (results.direction(metric) if mode is None else results.check_direction(mode)) == "max"
 
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     if train is not None:
-        _plot_series(ax, train, color=TRAIN_COLOR, marker="o", label="train")
+        plot_series(ax, train, color=TRAIN_COLOR, marker="o", label="train")
     if val is not None:
-        _plot_series(ax, val, color=VAL_COLOR, marker="s", label="validation")
-    _style_axes(ax, n_epochs, readable_name(metric), series)
+        plot_series(ax, val, color=VAL_COLOR, marker="s", label="validation")
+    style_axes(ax, n_epochs, readable_name(metric), series)
     if val is not None:
         _mark_best(ax, val, maximise, VAL_COLOR, "validation")
     elif train is not None:
@@ -272,13 +201,6 @@ def history_figure(history: Mapping[str, Sequence[float]], metric: str = "loss",
     ax.set_title(title if title is not None else readable_name(metric))
     ax.legend(loc="upper left" if diverged is not None else "best", frameon=False)
     return fig
-
-
-def _run_styles(n: int) -> list[tuple[tuple, str]]:
-    """(colour, line style) per run: the tab10 cycle, then the same colours dashed, dotted, dash-dotted."""
-    colors = matplotlib.colormaps["tab10"].colors
-    styles = ("-", "--", ":", "-.")
-    return [(colors[i % 10], styles[(i // 10) % len(styles)]) for i in range(n)]
 
 
 def overlay_figure(
@@ -303,23 +225,23 @@ def overlay_figure(
                 f"histories[{i}] must be a (label, history) pair. Received: histories[{i}]={pair!r:.80}"
             )
         label, history = pair
-        _check_history(history, f"histories[{i}] ({label!r})")
+        check_history(history, f"histories[{i}] ({label!r})")
         if metric not in history:
             raise InvalidArgumentError(
                 f"Run {label!r} (histories[{i}]) has no {metric!r}. It has: {', '.join(history) or 'nothing'}."
                 + did_you_mean(metric, history)
             )
-        runs.append((label, _values(history, metric, f"histories[{i}]")))
+        runs.append((label, history_values(history, metric, f"histories[{i}]")))
 
     n_runs, n_epochs = len(runs), max(1, *(len(values) for _, values in runs))
     many = n_runs > 6
     rows = math.ceil(n_runs / _legend_columns(runs)) if many else 0
-    fig = _new_figure((FIGSIZE[0], FIGSIZE[1] + 0.19 * rows))
+    fig = new_figure((FIGSIZE[0], FIGSIZE[1] + 0.19 * rows))
     ax = fig.add_subplot()
     n_diverged = 0
-    for (label, values), (color, style) in zip(runs, _run_styles(n_runs)):
+    for (label, values), (color, style) in zip(runs, run_styles(n_runs)):
         marker = "o" if n_runs <= 6 else None
-        _plot_series(ax, values, color=color, linestyle=style, marker=marker, label=label, alpha=0.9)
+        plot_series(ax, values, color=color, linestyle=style, marker=marker, label=label, alpha=0.9)
         if not np.isfinite(values).all():
             n_diverged += 1
             last_good = _first_nonfinite(values) - 1  # 1-based epoch of the last point before divergence
@@ -341,7 +263,7 @@ def overlay_figure(
             gid="diverged-note",
         )
 
-    _style_axes(ax, n_epochs, readable_name(metric), [values for _, values in runs])
+    style_axes(ax, n_epochs, readable_name(metric), [values for _, values in runs])
     ax.set_title(title if title is not None else f"{readable_name(metric)} — {n_runs} run{'s' * (n_runs > 1)}")
     if many:
         fig.legend(
@@ -362,6 +284,29 @@ def _legend_columns(runs: Sequence[tuple[str, np.ndarray]]) -> int:
     """As many columns as the longest label lets fit across the figure, at most 4."""
     longest = max(len(label) for label, _ in runs)
     return max(1, min(4, 64 // (longest + 6)))
+
+
+# --- a run's own plots -----------------------------------------------------------------------------
+
+
+def plot_names(history: Mapping[str, Sequence[float]]) -> list[tuple[str, str]]:
+    """(metric, file name) of a run's plots: the loss and the primary metric (accuracy, or the regression metric)."""
+    out = [("loss", "loss.png")]
+    metric = primary_metric(history)
+    if metric != "loss":
+        out.append((metric, "accuracy.png" if "acc" in metric else f"{metric}.png"))
+    return out
+
+
+def render_plots(name: str, history: Mapping[str, Sequence[float]]) -> dict[str, bytes]:
+    """A run's plots as PNG files in memory, by file name (nothing without a loss history): the run store
+    writes them as they are."""
+    plots = {}
+    if history.get("loss"):
+        for metric, file in plot_names(history):
+            title = f"{name} — {readable_name(metric).lower()}"
+            plots[file] = figure_bytes(history_figure(history, metric=metric, title=title))
+    return plots
 
 
 # --- saving -----------------------------------------------------------------------------------------
@@ -392,3 +337,10 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def figure_bytes(fig: Figure, fmt: str = "png") -> bytes:
+    """``fig`` encoded as a PNG (or SVG, PDF) file, in memory, without a date stamp."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, metadata=_NO_DATES.get(fmt, {}))
+    return buffer.getvalue()

@@ -11,83 +11,41 @@ Only the object-oriented API is used, as in :mod:`nnrun.report.plots`: every fun
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
 import numpy as np
-import yaml
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from nnrun import results
 from nnrun.errors import InvalidArgumentError, did_you_mean
-from nnrun.report.plots import (
+from nnrun.report.figure import (
     FIGSIZE,
-    _check_history,
-    _new_figure,
-    _plot_series,
-    _run_styles,
-    _style_axes,
-    _values,
-    higher_is_better,
-    primary_metric,
-    readable_name,
+    check_history,
+    history_values,
+    new_figure,
+    plot_series,
+    run_styles,
+    style_axes,
 )
+from nnrun.report.plots import primary_metric, readable_name
+from nnrun.results import format_value, short_names
 
 BAND_ALPHA = 0.15
 BEST_COLOR, BAR_COLOR, BEST_EDGE = "C0", "#b3c6de", "#c0392b"
 MAX_BARS = 40  # more points than this: the best 40 are drawn and the figure says so
 ROTATE_LABELS = 6  # x tick labels longer than this many characters are rotated
-ABBREVIATIONS = {"learning_rate": "lr"}  # short names of keys in labels
 ROW_PREFIXES = {"final_": "Final", "best_": "Best", "test_": "Test"}
-MODES = ("max", "min")
 
 
 # --- names and values -------------------------------------------------------------------------------
-
-
-def short_names(keys: Sequence[str]) -> dict[str, str]:
-    """The shortest dotted suffix that tells each key apart: ``model.hidden.activation`` -> ``activation``.
-
-    ``learning_rate`` is written ``lr``; a suffix starting at a list index keeps the list's name
-    (``layers.0.dense.units``). Keys that no suffix tells apart keep their full names.
-    """
-    parts = {k: k.split(".") for k in keys}
-    for k, p in parts.items():
-        if p[-1] in ABBREVIATIONS:
-            parts[k] = [*p[:-1], ABBREVIATIONS[p[-1]]]
-    depth = dict.fromkeys(keys, 1)
-    for _ in range(max((len(p) for p in parts.values()), default=0)):
-        names = {k: ".".join(_suffix(parts[k], depth[k])) for k in keys}
-        clashes = [k for k in keys if list(names.values()).count(names[k]) > 1]
-        if not clashes:
-            return names
-        for k in clashes:
-            depth[k] += 1
-    return {k: k for k in keys}
-
-
-def _suffix(parts: list[str], depth: int) -> list[str]:
-    depth = min(depth, len(parts))
-    if parts[-depth].isdigit() and depth < len(parts):
-        depth += 1
-    return parts[-depth:]
-
-
-def format_value(value: Any) -> str:
-    """A parameter's value as YAML writes it, compactly: ``0.01``, ``relu``, ``true``, ``{name: sgd}``."""
-    if isinstance(value, bool) or value is None:
-        return "null" if value is None else str(value).lower()
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (dict, list)):
-        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1_000).strip()
-    return str(value)
 
 
 def file_safe(text: str) -> str:
@@ -104,16 +62,9 @@ def row_metric_name(key: str) -> str:
     return readable_name(key)
 
 
-def suggest(value: object, choices: Sequence[str]) -> str:
-    """`` Did you mean 'x'?`` for a typo (:func:`did_you_mean`) or for a unique completion of a prefix."""
-    hint = did_you_mean(value, choices)
-    starting = [c for c in choices if isinstance(value, str) and value and c.startswith(value)]
-    return hint or (f" Did you mean '{starting[0]}'?" if len(starting) == 1 else "")
-
-
 def _key(value: Any) -> str:
     """A hashable stand-in for a parameter value (values can be lists or mappings)."""
-    return json.dumps(value, sort_keys=True, default=str)
+    return results.canonical(value)
 
 
 def _ordered(values: Sequence[Any]) -> list[Any]:
@@ -126,21 +77,8 @@ def _ordered(values: Sequence[Any]) -> list[Any]:
 
 def _number(value: Any) -> float:
     """A row's value as a float; None, text and missing values are NaN."""
-    if isinstance(value, bool):
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise InvalidArgumentError(f"mode must be 'max' or 'min'. Received: mode={mode!r}" + suggest(mode, MODES))
+    number = results.finite(value)
+    return math.nan if number is None else number
 
 
 def _check_rows(rows: object, needed: Sequence[str], metric: str) -> list[Mapping[str, Any]]:
@@ -153,23 +91,21 @@ def _check_rows(rows: object, needed: Sequence[str], metric: str) -> list[Mappin
             if key not in row:
                 raise InvalidArgumentError(
                     f"rows[{i}] has no parameter {key!r}. It has: {', '.join(map(str, row))}."
-                    + suggest(key, [str(k) for k in row])
+                    + did_you_mean(key, [str(k) for k in row], complete=True)
                 )
     if not any(metric in row for row in rows):
         numeric = list(dict.fromkeys(str(k) for row in rows for k, v in row.items() if not np.isnan(_number(v))))
         raise InvalidArgumentError(
-            f"No row has {metric!r}. The rows have: {', '.join(numeric) or 'no numbers'}." + suggest(metric, numeric)
+            f"No row has {metric!r}. The rows have: {', '.join(numeric) or 'no numbers'}."
+            + did_you_mean(metric, numeric, complete=True)
         )
     return list(rows)
 
 
-def _stats(values: list[float]) -> tuple[float, float, int]:
-    """(mean, sample std, count) of the finite values; NaN mean when there are none."""
-    finite = np.array([v for v in values if math.isfinite(v)], dtype=np.float64)
-    if not finite.size:
-        return math.nan, math.nan, 0
-    std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
-    return float(finite.mean()), std, int(finite.size)
+def _point_stats(point: results.Point) -> tuple[float, float, int]:
+    """A point's (mean, sample std, count of finite values) for drawing: NaN mean when it has no value, std 0
+    for one value."""
+    return (math.nan if point.mean is None else point.mean), (0.0 if point.std is None else point.std), point.n
 
 
 def _title(ax, title: str | None, default: str) -> None:
@@ -211,31 +147,31 @@ def param_curves_figure(
                 f"trials[{i}] must be a (params, history) pair. Received: trials[{i}]={pair!r:.80}"
             )
         params, history = pair
-        _check_history(history, f"trials[{i}] history")
+        check_history(history, f"trials[{i}] history")
         if param not in params:
             raise InvalidArgumentError(
                 f"trials[{i}] has no parameter {param!r}. It has: {', '.join(params) or 'none'}."
-                + suggest(param, params)
+                + did_you_mean(param, params, complete=True)
             )
         value = params[param]
         group = groups.setdefault(_key(value), (value, []))
         if metric in history and len(history[metric]):
-            group[1].append(_values(history, metric, f"trials[{i}] history"))
+            group[1].append(history_values(history, metric, f"trials[{i}] history"))
     if not any(series for _, series in groups.values()):
         available = sorted({k for _, h in trials for k in h})
         raise InvalidArgumentError(
             f"No trial has {metric!r}. The histories have: {', '.join(available) or 'nothing'}."
-            + suggest(metric, available)
+            + did_you_mean(metric, available, complete=True)
         )
 
     name = short_names([param])[param]
     order = [_key(v) for v in _ordered([v for v, _ in groups.values()])]
     drawn = [(groups[k][0], groups[k][1]) for k in order if groups[k][1]]
     n_epochs = max(len(s) for _, series in drawn for s in series)
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     plotted: list[np.ndarray] = []
-    for (value, series), (color, style) in zip(drawn, _run_styles(len(drawn))):
+    for (value, series), (color, style) in zip(drawn, run_styles(len(drawn))):
         stack = np.full((len(series), n_epochs), np.nan)
         for row, s in zip(stack, series):
             row[: len(s)] = np.where(np.isfinite(s), s, np.nan)
@@ -244,13 +180,13 @@ def param_curves_figure(
         diverged = sum(not np.isfinite(s).all() for s in series)
         notes = ([f"n={len(series)}"] if len(series) > 1 else []) + ([f"{diverged} diverged"] if diverged else [])
         label += f" ({', '.join(notes)})" if notes else ""
-        _plot_series(ax, mean, color=color, linestyle=style, label=label, gid="mean")
+        plot_series(ax, mean, color=color, linestyle=style, label=label, gid="mean")
         plotted.append(mean)
         if len(series) > 1:
             epochs = np.arange(1, n_epochs + 1)
             ax.fill_between(epochs, low, high, color=color, alpha=BAND_ALPHA, linewidth=0, gid="band")
             plotted += [low, high]
-    _style_axes(ax, n_epochs, readable_name(metric), plotted)
+    style_axes(ax, n_epochs, readable_name(metric), plotted)
     _title(ax, title, f"{readable_name(metric)} by {name}")
     banded = any(len(series) > 1 for _, series in drawn)
     ax.legend(
@@ -292,22 +228,21 @@ def heatmap_figure(
     (``mode``: ``"max"`` or ``"min"``) is outlined. Brighter is better either way. A combination with no
     row is blank; one whose rows have no value (failed or diverged) shows a dash.
     """
-    _check_mode(mode)
+    results.check_direction(mode)
     rows = _check_rows(rows, [x_param, y_param], metric)
     xs, ys = _ordered([r[x_param] for r in rows]), _ordered([r[y_param] for r in rows])
     x_index, y_index = {_key(v): j for j, v in enumerate(xs)}, {_key(v): i for i, v in enumerate(ys)}
-    cells: dict[tuple[int, int], list[float]] = {}
-    for r in rows:
-        cells.setdefault((y_index[_key(r[y_param])], x_index[_key(r[x_param])]), []).append(_number(r.get(metric)))
+    points = results.rank(rows, metric, mode, [y_param, x_param])  # best first
+    cells = [(y_index[_key(p.params[y_param])], x_index[_key(p.params[x_param])]) for p in points]
     mean, std, count = (np.full((len(ys), len(xs)), np.nan) for _ in range(3))
-    for (i, j), values in cells.items():
-        mean[i, j], std[i, j], count[i, j] = _stats(values)
+    for (i, j), point in zip(cells, points):
+        mean[i, j], std[i, j], count[i, j] = _point_stats(point)
 
     names = short_names([x_param, y_param]) if x_param != y_param else {x_param: short_names([x_param])[x_param]}
     x_labels, y_labels = [format_value(v) for v in xs], [format_value(v) for v in ys]
     width = max(FIGSIZE[0], 0.95 * len(xs) + 0.09 * max(map(len, y_labels)) + 2.4)
     height = max(3.6, 0.5 * len(ys) + 0.07 * max(map(len, x_labels)) + 1.8)
-    fig = _new_figure((min(width, 16), min(height, 14)))
+    fig = new_figure((min(width, 16), min(height, 14)))
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["viridis" if mode == "max" else "viridis_r"]
     finite = mean[np.isfinite(mean)]
@@ -316,7 +251,7 @@ def heatmap_figure(
     colorbar = fig.colorbar(image, ax=ax, shrink=0.9)
     colorbar.set_label(row_metric_name(metric))
 
-    best = _best_cell(mean, mode)
+    best = cells[0] if points[0].mean is not None else None
     for i, j in cells:
         if not math.isfinite(mean[i, j]):
             ax.text(j, i, "—", ha="center", va="center", color="0.45", fontsize=9, gid="cell")
@@ -349,15 +284,6 @@ def heatmap_figure(
     return fig
 
 
-def _best_cell(mean: np.ndarray, mode: str) -> tuple[int, int] | None:
-    if not np.isfinite(mean).any():
-        return None
-    masked = np.where(np.isfinite(mean), mean, -np.inf if mode == "max" else np.inf)
-    flat = int(np.argmax(masked) if mode == "max" else np.argmin(masked))
-    i, j = np.unravel_index(flat, mean.shape)
-    return int(i), int(j)
-
-
 # --- bars per point ---------------------------------------------------------------------------------
 
 
@@ -374,25 +300,20 @@ def bars_figure(
     (``mode``), top to bottom, the best highlighted; points without a value (failed or diverged) come
     last with a note. Past :data:`MAX_BARS` points, the best are drawn and the title says how many.
     """
-    _check_mode(mode)
+    results.check_direction(mode)
     if isinstance(group_by, str):
         raise InvalidArgumentError(f"group_by must be a list of parameters. Received: group_by={group_by!r}")
     group_by = list(group_by)
     rows = _check_rows(rows, group_by, metric)
-    groups: dict[str, tuple[tuple, list[float]]] = {}
-    for r in rows:
-        values = tuple(r[p] for p in group_by)
-        groups.setdefault(_key(values), (values, []))[1].append(_number(r.get(metric)))
-    points = [(values, *_stats(numbers), len(numbers)) for values, numbers in groups.values()]
-    sign = -1 if mode == "max" else 1
-    points.sort(key=lambda p: (not math.isfinite(p[1]), sign * p[1] if math.isfinite(p[1]) else 0))
+    ranked = results.rank(rows, metric, mode, group_by)  # best first, points without a value last
+    points = [(tuple(p.params[k] for k in group_by), *_point_stats(p), len(p.rows)) for p in ranked]
     shown = points[:MAX_BARS]
 
     names = short_names(group_by) if group_by else {}
     labels = [" / ".join(format_value(v) for v in values) or "all trials" for values, *_ in shown]
     height = max(2.6, 0.3 * len(shown) + 1.5)
     width = max(FIGSIZE[0], 0.075 * max(map(len, labels)) + 5.0)
-    fig = _new_figure((min(width, 14), min(height, 16)))
+    fig = new_figure((min(width, 14), min(height, 16)))
     ax = fig.add_subplot()
     means = np.array([p[1] for p in shown])
     stds = np.array([p[2] if p[3] > 1 else 0.0 for p in shown])
@@ -443,20 +364,6 @@ def bars_figure(
 # --- what a sweep saves -----------------------------------------------------------------------------
 
 
-def sweep_rows(trials: Sequence[tuple[Mapping[str, Any], Mapping[str, Sequence], Mapping[str, Any]]]) -> list[dict]:
-    """One row per trial: its parameters and ``final_<key>`` for every final value in its metrics.
-
-    A trial without ``metrics.json`` (interrupted) takes the last epoch of its history instead.
-    """
-    rows = []
-    for params, history, metrics in trials:
-        final = metrics.get("final") if isinstance(metrics, Mapping) else None
-        if not isinstance(final, Mapping) or not final:
-            final = {k: v[-1] for k, v in history.items() if len(v) and k not in ("epoch_time", "learning_rate")}
-        rows.append({**params, **{f"final_{k}": v for k, v in final.items()}})
-    return rows
-
-
 def curve_metrics(histories: Sequence[Mapping[str, Sequence]], metric: str | None = None) -> list[str]:
     """The history keys worth curves: the validation loss and primary metric (train ones without
     validation data), then ``metric`` if it is another key the histories have."""
@@ -471,70 +378,127 @@ def curve_metrics(histories: Sequence[Mapping[str, Sequence]], metric: str | Non
     return out
 
 
-def sweep_figures(
-    manifest: Mapping[str, Any],
-    trials: Sequence[tuple[Mapping[str, Any], Mapping[str, Sequence], Mapping[str, Any]]],
+@dataclass(frozen=True)
+class SweepFigure:
+    """One figure a sweep saves: its file name and what it draws. Planned without drawing anything."""
+
+    name: str
+    """The file name in the sweep's ``figures/`` folder."""
+    kind: str
+    """``curves`` (one curve per value of ``params[0]``), ``heatmap`` (``params``: x, y) or ``bars``."""
+    key: str
+    """The history key of the curves, or the row column of the heatmap and bars (``final_<metric>``)."""
+    params: tuple[str, ...]
+    """The parameters it compares."""
+    mode: str | None
+    """``max`` or ``min``: which end of ``key`` is best (None for curves, which mark no best)."""
+
+
+def plan_sweep_figures(
+    rows: Sequence[Mapping[str, Any]],
+    histories: Sequence[Mapping[str, Sequence]],
     metric: str,
-) -> dict[str, Figure]:
-    """The figures a sweep saves in its ``figures/`` folder, keyed by file name.
+    parameters: Sequence[str],
+    mode: str | None = None,
+    repeated: bool = False,
+) -> list[SweepFigure]:
+    """The figures a sweep saves in its ``figures/`` folder, in order, without drawing them.
 
-    ``trials`` is ``(params, history, metrics)`` per trial that has a run folder. For each swept
-    parameter, ``curves_<param>_<key>.png`` for the validation loss and the primary metric (see
-    :func:`curve_metrics`); for the first two parameters, ``heatmap_<p1>_<p2>_<metric>.png`` of the
-    final ``metric``; with repeats or a single parameter, ``bars_<metric>.png``. ``metric`` is a history
-    key (``"val_accuracy"``); best is the manifest's ``mode`` when ``metric`` is the manifest's metric,
-    else max for accuracy-like metrics and min for the rest.
+    ``rows[i]`` (a summary row: the parameters and ``final_<key>`` values) and ``histories[i]`` describe the
+    same trial. For each swept parameter, ``curves_<param>_<key>.png`` for the validation loss and the primary
+    metric (see :func:`curve_metrics`); for the first two parameters, ``heatmap_<p1>_<p2>_<metric>.png`` of
+    the final ``metric``; with repeats or a single parameter, ``bars_<metric>.png``. ``metric`` is a history
+    key (``"val_accuracy"``); best is ``mode``, by default the metric's direction.
     """
-    params = manifest.get("parameters")
-    params = list(params) if isinstance(params, list) else list(dict.fromkeys(k for p, _, _ in trials for k in p))
-    params = [p for p in params if any(p in t[0] for t in trials)]
-    if not trials or not params:
-        return {}
-    mode = manifest.get("mode") if metric == manifest.get("metric") else None
-    mode = mode if mode in MODES else ("max" if higher_is_better(metric) else "min")
+    params = [p for p in parameters if any(p in r for r in rows)]
+    if not rows or not params:
+        return []
     names = {p: file_safe(n) for p, n in short_names(params).items()}
-    figures: dict[str, Figure] = {}
-
-    histories = [(p, h) for p, h, _ in trials if isinstance(h, Mapping) and h.get("loss")]
-    for key in curve_metrics([h for _, h in histories], metric):
-        pairs = [(p, h) for p, h in histories if key in h]
+    planned: list[SweepFigure] = []
+    drawn = [(r, h) for r, h in zip(rows, histories) if isinstance(h, Mapping) and h.get("loss")]
+    for key in curve_metrics([h for _, h in drawn], metric):
         for param in params:
-            usable = [(p, h) for p, h in pairs if param in p]
-            if usable:
-                figures[f"curves_{names[param]}_{file_safe(key)}.png"] = param_curves_figure(usable, param, key)
-
-    rows = sweep_rows(trials)
+            if any(key in h and param in r for r, h in drawn):
+                name = f"curves_{names[param]}_{file_safe(key)}.png"
+                planned.append(SweepFigure(name, "curves", key, (param,), None))
     column = f"final_{metric}"
     if not any(column in r for r in rows):
-        return figures
+        return planned
+    mode = results.direction(metric) if mode is None else results.check_direction(mode)
     if len(params) >= 2:
         p1, p2 = params[:2]
         usable = [r for r in rows if p1 in r and p2 in r]
         n1, n2 = len(_ordered([r[p1] for r in usable])), len(_ordered([r[p2] for r in usable]))
         x, y = (p1, p2) if n1 <= n2 else (p2, p1)  # the longer list goes down the side
         name = f"heatmap_{names[p1]}_{names[p2]}_{file_safe(metric)}.png"
-        figures[name] = heatmap_figure(usable, x, y, column, mode=mode)
+        planned.append(SweepFigure(name, "heatmap", column, (x, y), mode))
+    if repeated or len(params) == 1:
+        planned.append(SweepFigure(f"bars_{file_safe(metric)}.png", "bars", column, tuple(params), mode))
+    return planned
+
+
+def draw_sweep_figure(
+    figure: SweepFigure, rows: Sequence[Mapping[str, Any]], histories: Sequence[Mapping[str, Sequence]]
+) -> Figure:
+    """Draw one planned figure from the trials' rows and histories (as given to :func:`plan_sweep_figures`)."""
+    if figure.kind == "curves":
+        (param,) = figure.params
+        pairs = [
+            (r, h)
+            for r, h in zip(rows, histories)
+            if isinstance(h, Mapping) and h.get("loss") and figure.key in h and param in r
+        ]
+        return param_curves_figure(pairs, param, figure.key)
+    usable = [r for r in rows if all(p in r for p in figure.params)]
+    if figure.kind == "heatmap":
+        x, y = figure.params
+        return heatmap_figure(usable, x, y, figure.key, mode=str(figure.mode))
+    if figure.kind == "bars":
+        return bars_figure(usable, figure.key, list(figure.params), mode=str(figure.mode))
+    raise InvalidArgumentError(
+        f"Unknown sweep figure kind: {figure.kind!r}. Expected one of: curves, heatmap, bars."
+        + did_you_mean(figure.kind, ["curves", "heatmap", "bars"])
+    )
+
+
+def sweep_figures(
+    manifest: Mapping[str, Any],
+    trials: Sequence[tuple[Mapping[str, Any], Mapping[str, Sequence], Mapping[str, Any]]],
+    metric: str,
+) -> dict[str, Figure]:
+    """Every figure of a sweep, drawn, keyed by file name (:func:`plan_sweep_figures`, then
+    :func:`draw_sweep_figure` for each).
+
+    ``manifest`` is a sweep's manifest as JSON (``parameters``, ``metric``, ``mode``, ``repeats``,
+    ``trials``); ``trials`` is ``(params, history, metrics)`` per trial that has a run folder. Best is the
+    manifest's ``mode`` when ``metric`` is the manifest's metric, else the metric's direction.
+    """
+    params = manifest.get("parameters")
+    params = list(params) if isinstance(params, list) else list(dict.fromkeys(k for p, _, _ in trials for k in p))
+    mode = manifest.get("mode") if metric == manifest.get("metric") else None
     entries = manifest.get("trials") if isinstance(manifest.get("trials"), list) else []
     repeats = manifest.get("repeats")
     repeated = (isinstance(repeats, int) and repeats > 1) or any(
         isinstance(t, Mapping) and (t.get("repeat") or 0) > 0 for t in entries
     )
-    if repeated or len(params) == 1:
-        usable = [r for r in rows if all(p in r for p in params)]
-        figures[f"bars_{file_safe(metric)}.png"] = bars_figure(usable, column, params, mode=mode)
-    return figures
+    rows = [{**p, **{f"final_{k}": v for k, v in results.final_values(m, h).items()}} for p, h, m in trials]
+    histories = [h for _, h, _ in trials]
+    mode = mode if mode in results.DIRECTIONS else None
+    planned = plan_sweep_figures(rows, histories, metric, params, mode, repeated)
+    return {f.name: draw_sweep_figure(f, rows, histories) for f in planned}
 
 
 __all__ = [
+    "SweepFigure",
     "bars_figure",
     "curve_metrics",
+    "draw_sweep_figure",
     "file_safe",
     "format_value",
     "heatmap_figure",
     "param_curves_figure",
+    "plan_sweep_figures",
     "row_metric_name",
     "short_names",
-    "suggest",
     "sweep_figures",
-    "sweep_rows",
 ]

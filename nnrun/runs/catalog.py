@@ -4,16 +4,14 @@ This module only reads. A folder can be incomplete (a run killed mid-epoch, a sw
 missing or unreadable file reads as empty (``{}``, ``[]`` or ``None``) and never raises; only a path that
 is not a run or sweep folder at all is an error.
 
-A run folder holds ``config.yaml``, ``history.json``, ``metrics.json`` and ``status.json`` (see
-``nnrun.runs.record``). A sweep folder ``sweep-<stamp>-<name>/`` holds ``sweep.yaml``, ``manifest.json``
-(the trials, their parameters and folders), ``trials/<id>-.../`` (one run folder per trial) and the
-sweep's own ``summary.json``, ``figures/`` and ``status.json``.
+The folders' files are named in :mod:`nnrun.runs.layout`; a sweep's manifest is read as a
+:class:`~nnrun.runs.manifest.SweepManifest`. Which way a metric is better, the trials' rows, the best point
+and the config keys that tell runs apart all come from :mod:`nnrun.results`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,15 +21,23 @@ from typing import Any
 
 import yaml
 
-from nnrun.errors import InvalidArgumentError
-from nnrun.report.plots import higher_is_better, primary_metric
-from nnrun.report.sweep import format_value, short_names, suggest
+from nnrun import results
+from nnrun.errors import InvalidArgumentError, did_you_mean
+from nnrun.results import (
+    TrialRow,
+    differing_params,
+    flatten_config,
+    format_value,
+    get_param,
+    primary_metric,
+    short_names,
+)
+from nnrun.runs import layout
+from nnrun.runs.manifest import SweepManifest, TrialEntry
 
-RUN_FILES = ("status.json", "config.yaml", "history.json", "metrics.json")
-SWEEP_FILES = ("manifest.json", "sweep.yaml")
-IGNORED_KEYS = ("name", "description")  # config keys that never tell two runs apart
+RUN_FILES = layout.RUN_FILES
+SWEEP_FILES = layout.SWEEP_FILES
 _STAMP = re.compile(r"^(?:sweep-)?(\d{8}-\d{6})-(.+)$")
-_MISSING = object()
 
 
 # --- records ----------------------------------------------------------------------------------------
@@ -58,7 +64,7 @@ class RunRecord:
         final = self.metrics.get("final")
         if isinstance(final, Mapping) and final:
             return dict(final)
-        return {k: v[-1] for k, v in self.history.items() if k not in ("epoch_time", "learning_rate") and v}
+        return results.final_values(None, self.history)
 
 
 @dataclass
@@ -72,6 +78,22 @@ class SweepTrial:
     status: str
     reason: str | None
     run: RunRecord | None
+    folder: str | None = None  # the run folder, relative to the sweep folder
+
+    def row(self) -> TrialRow:
+        """Its summary row (:func:`nnrun.results.trial_row`), with its run's numbers once it has a run folder."""
+        run = self.run
+        return results.trial_row(
+            self.id,
+            self.params,
+            self.repeat,
+            self.seed,
+            self.status,
+            self.reason,
+            folder=(self.folder or f"{layout.TRIALS}/{run.path.name}") if run is not None else None,
+            metrics=run.metrics if run is not None else None,
+            history=run.history if run is not None else None,
+        )
 
 
 @dataclass
@@ -84,7 +106,7 @@ class SweepRecord:
     status: str
     stop_reason: str | None
     spec: dict[str, Any] = field(default_factory=dict)  # sweep.yaml: {name, config, sweep: {...}}
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: SweepManifest | None = None  # None without a readable manifest.json
     trials: list[SweepTrial] = field(default_factory=list)
     summary: list[dict[str, Any]] = field(default_factory=list)  # summary.json as the sweep wrote it
 
@@ -99,22 +121,32 @@ class SweepRecord:
     @property
     def parameters(self) -> list[str]:
         """The swept keys, dotted."""
-        params = self.manifest.get("parameters")
-        if isinstance(params, list):
-            return [str(p) for p in params]
+        if self.manifest is not None and self.manifest.parameters is not None:
+            return list(self.manifest.parameters)
         return list(dict.fromkeys(k for t in self.trials for k in t.params))
 
     @property
     def metric(self) -> str:
         """The metric the sweep ranks by: the manifest's, else sweep.yaml's (val_loss if neither says)."""
         sweep = self.spec.get("sweep") if isinstance(self.spec.get("sweep"), dict) else {}
-        return str(self.manifest.get("metric") or self.spec.get("metric") or sweep.get("metric") or "val_loss")
+        metric = self.manifest.metric if self.manifest is not None else None
+        return str(metric or self.spec.get("metric") or sweep.get("metric") or "val_loss")
 
     @property
     def mode(self) -> str:
+        """``max`` or ``min`` for :attr:`metric`: the manifest's, else sweep.yaml's, else the metric's direction."""
         sweep = self.spec.get("sweep") if isinstance(self.spec.get("sweep"), dict) else {}
-        mode = self.manifest.get("mode") or self.spec.get("mode") or sweep.get("mode")
-        return mode if mode in ("min", "max") else metric_mode(self.metric)
+        mode = (self.manifest.mode if self.manifest is not None else None) or self.spec.get("mode") or sweep.get("mode")
+        return mode if mode in results.DIRECTIONS else results.direction(self.metric)
+
+    def mode_for(self, metric: str) -> str | None:
+        """The sweep's mode when ``metric`` is the one it ranks by; None (the metric's direction) otherwise."""
+        return self.mode if metric == self.metric else None
+
+    @property
+    def repeated(self) -> bool:
+        """Whether some parameter combination ran more than once."""
+        return (self.manifest is not None and self.manifest.repeats > 1) or any(t.repeat > 0 for t in self.trials)
 
     @property
     def runs(self) -> list[RunRecord]:
@@ -126,24 +158,13 @@ class SweepRecord:
 
         Ties go to the combination first in the manifest.
         """
-        points: dict[str, list[SweepTrial]] = {}
-        for trial in self.trials:
-            if trial.run is not None:
-                points.setdefault(_canonical(trial.params), []).append(trial)
-        scored = []
-        for trials in points.values():
-            values = [v for t in trials if (v := _number(t.run.final.get(self.metric))) is not None]
-            if values:
-                scored.append((sum(values) / len(values), trials))
-        if not scored:
+        trials = [t for t in self.trials if t.run is not None]
+        rows = [t.row().to_json() for t in trials]
+        point = results.best_point(rows, f"final_{self.metric}", self.mode, self.parameters)
+        if point is None:
             return []
-        pick = max if self.mode == "max" else min
-        return pick(scored, key=lambda point: point[0])[1]
-
-
-def metric_mode(metric: str) -> str:
-    """``"max"`` for accuracy-like metrics, ``"min"`` for losses and errors."""
-    return "max" if higher_is_better(metric) else "min"
+        by_row = {id(row): trial for row, trial in zip(rows, trials)}
+        return [by_row[id(row)] for row in point.rows]
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -164,10 +185,10 @@ def is_sweep(path: str | Path) -> bool:
 def read_run(path: str | Path) -> RunRecord:
     """A run folder's config, history, metrics and status; missing files read as empty."""
     path = _existing_folder(path, "run")
-    status = _read_json(path / "status.json", {})
-    metrics = _read_json(path / "metrics.json", {})
-    config = _read_yaml(path / "config.yaml")
-    history = _read_json(path / "history.json", {})
+    status = _read_json(path / layout.STATUS, {})
+    metrics = _read_json(path / layout.METRICS, {})
+    config = _read_yaml(path / layout.CONFIG)
+    history = _read_json(path / layout.HISTORY, {})
     history = {k: v for k, v in history.items() if isinstance(v, list)}
     return RunRecord(
         path=path,
@@ -184,26 +205,27 @@ def read_run(path: str | Path) -> RunRecord:
 def read_sweep(path: str | Path) -> SweepRecord:
     """A sweep folder's spec, manifest, trials (each with its run folder, once it has one) and summary."""
     path = _existing_folder(path, "sweep")
-    status = _read_json(path / "status.json", {})
-    spec = _read_yaml(path / "sweep.yaml")
-    manifest = _read_json(path / "manifest.json", {})
-    entries = manifest.get("trials")
-    if isinstance(entries, list):
-        trials = [_manifest_trial(path, entry) for entry in entries if isinstance(entry, Mapping)]
+    status = _read_json(path / layout.STATUS, {})
+    spec = _read_yaml(path / layout.SWEEP_YAML)
+    manifest = _read_json(path / layout.MANIFEST, {})
+    record = SweepManifest.from_json(manifest) if manifest else None
+    if isinstance(manifest.get("trials"), list):
+        trials = [_manifest_trial(path, entry) for entry in record.trials] if record is not None else []
     else:  # no manifest (yet): whatever trial folders there are, with unknown parameters
-        folders = sorted(p for p in (path / "trials").glob("*") if p.is_dir()) if (path / "trials").is_dir() else []
+        trials_dir = path / layout.TRIALS
+        folders = sorted(p for p in trials_dir.glob("*") if p.is_dir()) if trials_dir.is_dir() else []
         trials = [_folder_trial(p) for p in folders]
-    summary = _read_json(path / "summary.json", [])
+    summary = _read_json(path / layout.SUMMARY_JSON, [])
     if isinstance(summary, Mapping):  # {"rows": [...]} or {"trials": [...]}
         summary = summary.get("rows", summary.get("trials", []))
     return SweepRecord(
         path=path,
-        name=str(manifest.get("name") or spec.get("name") or _folder_name(path)),
+        name=str((record.name if record else "") or spec.get("name") or _folder_name(path)),
         started=_started(path, status),
         status=str(status.get("status") or "unknown"),
         stop_reason=status.get("stop_reason"),
         spec=spec,
-        manifest=manifest,
+        manifest=record,
         trials=trials,
         summary=[row for row in summary if isinstance(row, dict)] if isinstance(summary, list) else [],
     )
@@ -263,24 +285,16 @@ def _existing_folder(path: str | Path, what: str) -> Path:
     return path
 
 
-def _manifest_trial(root: Path, entry: Mapping[str, Any]) -> SweepTrial:
-    folder = entry.get("folder")
-    run = read_run(root / folder) if isinstance(folder, str) and (root / folder).is_dir() else None
-    params = entry.get("params")
-    return SweepTrial(
-        id=str(entry.get("id", "")),
-        params=dict(params) if isinstance(params, Mapping) else {},
-        repeat=entry["repeat"] if isinstance(entry.get("repeat"), int) else 0,
-        seed=entry.get("seed"),
-        status=str(entry.get("status") or (run.status if run else "pending")),
-        reason=entry.get("reason"),
-        run=run,
-    )
+def _manifest_trial(root: Path, entry: TrialEntry) -> SweepTrial:
+    folder = entry.folder
+    run = read_run(root / folder) if folder is not None and (root / folder).is_dir() else None
+    return SweepTrial(entry.id, entry.params, entry.repeat, entry.seed, entry.status, entry.reason, run, folder)
 
 
 def _folder_trial(folder: Path) -> SweepTrial:
     run = read_run(folder)
-    return SweepTrial(folder.name.split("-", 1)[0], {}, 0, run.config.get("seed"), run.status, run.stop_reason, run)
+    trial_id, seed = folder.name.split("-", 1)[0], run.config.get("seed")
+    return SweepTrial(trial_id, {}, 0, seed, run.status, run.stop_reason, run, f"{layout.TRIALS}/{folder.name}")
 
 
 def _read_json(path: Path, empty: dict | list) -> Any:
@@ -321,76 +335,7 @@ def _started(path: Path, status: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or None (for null, NaN, text and missing values)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 # --- comparing configs ------------------------------------------------------------------------------
-
-
-def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings and lists of mappings (layers) as dotted keys: ``model.layers.0.dense.units``.
-
-    Lists of plain values (``train.metrics``) stay whole values.
-    """
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten_config(value, dotted + "."))
-        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-            for i, item in enumerate(value):
-                flat.update(flatten_config(item, f"{dotted}.{i}."))
-        else:
-            flat[dotted] = value
-    return flat
-
-
-def differing_params(configs: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The dotted keys whose values differ between ``configs`` (absent counts as a value), in config order.
-
-    ``name`` and ``description`` are left out. A resolved config copies ``model.hidden`` into every hidden
-    layer, so a layer key (``model.layers.0.dense.activation``) that only follows a differing
-    ``model.hidden`` key (``model.hidden.activation``) in every config is left out too.
-    """
-    flats = [flatten_config(c) for c in configs]
-    keys = list(dict.fromkeys(k for flat in flats for k in flat))
-    differing = [
-        k
-        for k in keys
-        if k.split(".")[0] not in IGNORED_KEYS and len({_canonical(f.get(k, _MISSING)) for f in flats}) > 1
-    ]
-    return [k for k in differing if not _follows_hidden(k, differing, flats)]
-
-
-def _follows_hidden(key: str, differing: list[str], flats: list[dict[str, Any]]) -> bool:
-    parts = key.split(".")
-    if len(parts) != 5 or parts[:2] != ["model", "layers"] or not parts[2].isdigit():
-        return False
-    hidden = f"model.hidden.{parts[4]}"
-    return hidden in differing and all(f.get(key, f.get(hidden)) == f.get(hidden) for f in flats)
-
-
-def _canonical(value: Any) -> str:
-    if value is _MISSING:
-        return "\0missing"
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def get_param(config: Mapping[str, Any], key: str) -> Any:
-    """The value at dotted ``key`` (list indices allowed), or None when the config has no such key."""
-    value: Any = config
-    for part in key.split("."):
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def run_label(config: Mapping[str, Any], keys: Sequence[str]) -> str:
@@ -443,7 +388,8 @@ def listing(records: Sequence[RunRecord | SweepRecord], sort: str | None = None)
     if sort is not None and sort not in known:
         raise InvalidArgumentError(
             f"--sort {sort}: no listed run has a final {sort!r}. "
-            f"Available: {', '.join(known) or 'none (no run has finished an epoch)'}." + suggest(sort, known)
+            f"Available: {', '.join(known) or 'none (no run has finished an epoch)'}."
+            + did_you_mean(sort, known, complete=True)
         )
     metrics = _metric_columns(finals, sort)
     rows = []
@@ -458,11 +404,11 @@ def listing(records: Sequence[RunRecord | SweepRecord], sort: str | None = None)
                 "trials": len(record.trials) if isinstance(record, SweepRecord) else None,
                 "status": record.status,
                 "params": {k: get_param(config, k) for k in keys},
-                "final": {m: _number(final.get(m)) for m in metrics},
+                "final": {m: results.finite(final.get(m)) for m in metrics},
             }
         )
     if sort is not None:
-        sign = -1 if higher_is_better(sort) else 1
+        sign = -1 if results.direction(sort) == "max" else 1
         rows.sort(key=lambda row: (row["final"][sort] is None, sign * (row["final"][sort] or 0.0)))
     return Listing(keys, metrics, rows)
 
@@ -476,11 +422,7 @@ def _shown(record: RunRecord | SweepRecord) -> tuple[dict[str, Any], dict[str, A
         return record.config, {}
     finals = [t.run.final for t in trials]
     keys = dict.fromkeys(k for final in finals for k in final)
-    means = {}
-    for key in keys:
-        values = [v for final in finals if (v := _number(final.get(key))) is not None]
-        means[key] = sum(values) / len(values) if values else None
-    return trials[0].run.config, means
+    return trials[0].run.config, {key: results.mean_std(final.get(key) for final in finals)[0] for key in keys}
 
 
 def _metric_columns(finals: Sequence[Mapping[str, Any]], sort: str | None) -> list[str]:
@@ -497,3 +439,24 @@ def _metric_columns(finals: Sequence[Mapping[str, Any]], sort: str | None) -> li
     if sort is not None and sort not in columns:
         columns.append(sort)
     return sorted(columns, key=lambda k: (k.removeprefix("val_") != "loss", columns.index(k)))
+
+
+__all__ = [
+    "Listing",
+    "RunRecord",
+    "SweepRecord",
+    "SweepTrial",
+    "differing_params",
+    "flatten_config",
+    "get_param",
+    "is_run",
+    "is_sweep",
+    "list_folder",
+    "listing",
+    "read_folder",
+    "read_run",
+    "read_sweep",
+    "run_label",
+    "run_labels",
+    "scan",
+]

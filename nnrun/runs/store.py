@@ -48,9 +48,17 @@ def default_runs_dir() -> Path:
     return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
 
 
-def slug(name: str) -> str:
-    """A name safe for a folder: letters, digits and ``- _ . = ,``."""
-    return re.sub(r"[^A-Za-z0-9._=,-]+", "-", name).strip("-.") or "run"
+def slug(name: str, max_bytes: int = 150) -> str:
+    """A name safe for a folder: letters (with their accents and marks) and digits of any script, and
+    ``- _ . = ,``; every other run of characters becomes ``-``. At most ``max_bytes`` in UTF-8 (NFC)."""
+    import unicodedata  # local: this edit touches only this function
+
+    kept = "".join(
+        c if c in "_.=,-" or unicodedata.category(c)[0] in "LMN" else "\0" for c in unicodedata.normalize("NFC", name)
+    )
+    text = re.sub("\0+", "-", kept).strip("-.")
+    text = text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore").rstrip("-.")
+    return text or "run"
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], Any], durable: bool = False) -> None:

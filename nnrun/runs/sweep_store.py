@@ -1,10 +1,9 @@
 """Sweep folders: created, found again for resuming, locked while a sweep runs, written only here.
 
-``<runs>/sweep-<YYYYmmdd-HHMMSS>-<name>/`` holds ``sweep.yaml`` (the spec as resolved), ``manifest.json``
-(every trial: id, parameters, seed, status, folder), one run folder per trial under ``trials/``,
-``summary.csv`` / ``summary.json``, ``figures/``, ``status.json`` and ``log.txt``. Every file is
-written atomically and the manifest is rewritten after each trial, so a sweep killed at any moment
-can be resumed: finished trials are kept, a half-written trial folder is removed and run again.
+The folder's files are named in :mod:`nnrun.runs.layout`; its manifest is a
+:class:`~nnrun.runs.manifest.SweepManifest` and its summary rows are :class:`~nnrun.results.TrialRow`.
+Every file is written atomically and the manifest is rewritten after each trial, so a sweep killed at
+any moment can be resumed: finished trials are kept, a half-written trial folder is removed and run again.
 """
 
 from __future__ import annotations
@@ -14,17 +13,19 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
 
 from nnrun.errors import NnrunError
+from nnrun.results import TrialRow
+from nnrun.runs import layout
+from nnrun.runs.manifest import FINAL, SweepManifest, TrialEntry
 from nnrun.runs.record import write_result
 from nnrun.runs.store import RunFolder, create_run_folder, now_iso, slug, to_json
 from nnrun.trial import TrialResult
-
-FINAL = ("completed", "diverged")  # outcomes a resumed sweep keeps; failed and interrupted trials run again
 
 
 class SweepBusyError(NnrunError):
@@ -36,7 +37,7 @@ class SweepFolder(RunFolder):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self.manifest: dict[str, Any] = {}
+        self.manifest = SweepManifest(name=path.name)
         self._lock_file: Any = None
 
     # -- locking: one process per sweep folder -------------------------------------------------------
@@ -70,42 +71,40 @@ class SweepFolder(RunFolder):
 
     # -- manifest ----------------------------------------------------------------------------------
 
-    def read_manifest(self) -> dict[str, Any]:
-        self.manifest = json.loads((self.path / "manifest.json").read_text())
+    def read_manifest(self) -> SweepManifest:
+        data = json.loads((self.path / layout.MANIFEST).read_text())
+        if not isinstance(data, dict):
+            raise NnrunError(f"{self.path / layout.MANIFEST} is not a sweep manifest (a JSON object)")
+        self.manifest = SweepManifest.from_json(data)
         return self.manifest
 
     def write_manifest(self) -> None:
-        self.write_json("manifest.json", self.manifest)
+        self.write_json(layout.MANIFEST, self.manifest.to_json())
 
-    def trial(self, trial_id: str) -> dict[str, Any]:
-        return next(t for t in self.manifest["trials"] if t["id"] == trial_id)
+    def trial(self, trial_id: str) -> TrialEntry:
+        return self.manifest.trial(trial_id)
 
-    def pending(self) -> list[dict[str, Any]]:
+    def pending(self) -> list[TrialEntry]:
         """Trials still to run: never run, failed, interrupted, or left half-written."""
-        return [t for t in self.manifest["trials"] if t["status"] not in FINAL]
+        return self.manifest.pending()
 
     # -- trials ------------------------------------------------------------------------------------
 
-    def trial_folder_name(self, entry: dict[str, Any]) -> str:
-        label = "-".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in entry["params"].items())
-        repeat = f"-r{entry['repeat']}" if self.manifest.get("repeats", 1) > 1 else ""
-        return slug(f"{entry['id']}-{label}{repeat}")[:120]
+    def trial_folder_name(self, entry: TrialEntry) -> str:
+        label = layout.trial_folder_label(entry.id, entry.params, entry.repeat, self.manifest.repeats)
+        return slug(label)[: layout.TRIAL_FOLDER_CHARS]
 
     def record(self, trial_id: str, config: dict[str, Any], result: TrialResult, log: str | None = None) -> Path:
         """Write a trial's run folder (status last), then mark it in the manifest."""
         entry = self.trial(trial_id)
-        folder = RunFolder(self.path / "trials" / self.trial_folder_name(entry))
+        folder = RunFolder(self.path / layout.TRIALS / self.trial_folder_name(entry))
         if folder.path.exists():
             shutil.rmtree(folder.path)
         folder.path.mkdir(parents=True)
-        folder.write_yaml("config.yaml", config)
+        folder.write_yaml(layout.CONFIG, config)
         write_result(folder, config.get("name", trial_id), result, log=log)
-        entry.update(
-            status=result.status,
-            reason=result.stop_reason,
-            folder=str(folder.path.relative_to(self.path)),
-            finished=now_iso(),
-        )
+        entry.status, entry.reason = result.status, result.stop_reason
+        entry.folder, entry.finished = folder.path.relative_to(self.path).as_posix(), now_iso()
         self.write_manifest()
         return folder.path
 
@@ -113,18 +112,19 @@ class SweepFolder(RunFolder):
         """After a crash: remove temporary files and trial folders the manifest does not vouch for."""
         for tmp in self.path.rglob(".*.tmp"):
             tmp.unlink(missing_ok=True)
-        kept = {t["folder"] for t in self.manifest["trials"] if t["status"] in FINAL and t.get("folder")}
-        trials = self.path / "trials"
+        kept = {t.folder for t in self.manifest.trials if t.done and t.folder}
+        trials = self.path / layout.TRIALS
         if trials.is_dir():
             for child in trials.iterdir():
-                if child.is_dir() and str(child.relative_to(self.path)) not in kept:
+                if child.is_dir() and child.relative_to(self.path).as_posix() not in kept:
                     shutil.rmtree(child)
 
     # -- summary -------------------------------------------------------------------------------------
 
-    def write_summary(self, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
+    def write_summary(self, trial_rows: Sequence[TrialRow]) -> tuple[Path, Path]:
         """summary.json and summary.csv: one row per trial, in manifest order."""
-        json_path = self.write_json("summary.json", rows)
+        rows = [row.to_json() for row in trial_rows]
+        json_path = self.write_json(layout.SUMMARY_JSON, rows)
         columns: list[str] = []
         for row in rows:
             columns += [k for k in row if k not in columns]
@@ -133,7 +133,7 @@ class SweepFolder(RunFolder):
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if v is None else v) for k, v in to_json(row).items()})
-        csv_path = self.write_text("summary.csv", buffer.getvalue())
+        csv_path = self.write_text(layout.SUMMARY_CSV, buffer.getvalue())
         return json_path, csv_path
 
 
@@ -145,7 +145,7 @@ def sweep_folders(runs_dir: str | Path) -> list[SweepFolder]:
     found = [
         SweepFolder(p)
         for p in root.iterdir()
-        if p.is_dir() and p.name.startswith("sweep-") and (p / "manifest.json").is_file()
+        if p.is_dir() and p.name.startswith(layout.SWEEP_PREFIX) and (p / layout.MANIFEST).is_file()
     ]
     return sorted(found, key=lambda f: f.path.name, reverse=True)
 
@@ -157,16 +157,16 @@ def find_resumable(runs_dir: str | Path, fingerprint: str) -> SweepFolder | None
             manifest = folder.read_manifest()
         except (OSError, ValueError):
             continue
-        if manifest.get("fingerprint") == fingerprint and not folder.is_locked():
+        if manifest.fingerprint == fingerprint and not folder.is_locked():
             return folder
     return None
 
 
-def create_sweep_folder(runs_dir: str | Path, name: str, manifest: dict[str, Any], spec: dict[str, Any]) -> SweepFolder:
+def create_sweep_folder(runs_dir: str | Path, name: str, manifest: SweepManifest, spec: dict[str, Any]) -> SweepFolder:
     """A new, locked sweep folder with its spec and manifest written."""
-    folder = SweepFolder(create_run_folder(runs_dir, name, prefix="sweep-").path)
+    folder = SweepFolder(create_run_folder(runs_dir, name, prefix=layout.SWEEP_PREFIX).path)
     folder.lock()
-    folder.write_yaml("sweep.yaml", spec)
+    folder.write_yaml(layout.SWEEP_YAML, spec)
     folder.manifest = manifest
     folder.write_manifest()
     folder.set_status("running", pid=os.getpid())
@@ -176,7 +176,7 @@ def create_sweep_folder(runs_dir: str | Path, name: str, manifest: dict[str, Any
 def open_sweep_folder(path: str | Path) -> SweepFolder:
     """An existing sweep folder, locked for resuming."""
     folder = SweepFolder(Path(path))
-    if not (folder.path / "manifest.json").is_file():
+    if not (folder.path / layout.MANIFEST).is_file():
         raise NnrunError(f"{folder.path} is not a sweep folder (it has no manifest.json)")
     folder.lock()
     folder.read_manifest()
@@ -187,6 +187,8 @@ __all__ = [
     "FINAL",
     "SweepBusyError",
     "SweepFolder",
+    "SweepManifest",
+    "TrialEntry",
     "create_sweep_folder",
     "find_resumable",
     "open_sweep_folder",
