@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import yaml
 
 from nnrun.config.sweep import Distribution, SweepConfig
+from nnrun.config.yaml_safe import parse_value
 from nnrun.errors import ConfigError, Problem
 
 
@@ -33,10 +33,7 @@ def parse_param(text: str) -> tuple[str, list[Any]]:
         )
     values = []
     for item in raw.split(","):
-        try:
-            values.append(yaml.safe_load(item) if item.strip() else None)
-        except yaml.YAMLError as e:
-            raise ConfigError([Problem(key, f"the value {item!r} is not valid YAML: {e}")], "--param") from None
+        values.append(parse_value(item, key, "--param") if item.strip() else None)
     return key, values
 
 
@@ -125,12 +122,22 @@ def expand(spec: SweepConfig, base_seed: int) -> list[TrialPoint]:
     for i, (point, repeat) in enumerate(itertools.product(points, range(spec.repeats)), 1):
         swept = point.get("seed")
         seed = (swept if isinstance(swept, int) and not isinstance(swept, bool) else base_seed) + repeat
-        overrides = [f"{k}={json.dumps(v)}" for k, v in point.items()] + [f"seed={seed}"]
+        overrides = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in point.items()] + [f"seed={seed}"]
         trials.append(TrialPoint(f"{i:04d}", point, repeat, seed, overrides))
     return trials
 
 
+# the sweep keys of the first release; a key added since counts in the fingerprint only when it is set to
+# something else than its default, so that sweeps written before it can still be resumed
+FINGERPRINT_KEYS_V0 = frozenset({"method", "parameters", "trials", "repeats", "metric", "mode", "seed"})
+
+
 def fingerprint(base: dict[str, Any], spec: SweepConfig) -> str:
     """A short hash identifying the sweep (base config + spec), to find it again when resuming."""
-    blob = json.dumps({"base": base, "sweep": spec.model_dump(mode="json")}, sort_keys=True, default=str)
+    sweep = spec.model_dump(mode="json")
+    defaults = type(spec).model_fields
+    for key in set(sweep) - FINGERPRINT_KEYS_V0:
+        if sweep[key] == defaults[key].get_default(call_default_factory=True):
+            del sweep[key]
+    blob = json.dumps({"base": base, "sweep": sweep}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
