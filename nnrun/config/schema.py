@@ -34,6 +34,7 @@ from nnrun.config.layers import (
 )
 from nnrun.config.names import ActivationName, InitializerName, LossName, MetricName, OptimizerName
 from nnrun.config.sweep import SweepConfig
+from nnrun.config.tracking import TrackingConfig
 from nnrun.data import DATASET_NAMES
 from nnrun.engine import losses as engine_losses
 from nnrun.engine import optimizers as engine_optimizers
@@ -383,6 +384,8 @@ class ExperimentConfig(StrictModel):
     """compile and fit settings"""
     sweep: SweepConfig | None = None
     """nnrun sweep: the keys to vary (ignored by nnrun train)"""
+    tracking: TrackingConfig | None = None
+    """logging to TensorBoard / MLflow (a failure never fails the run)"""
     # where it was read from: the file and the line of every key (for errors found after validation)
     _source: str | None = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)
