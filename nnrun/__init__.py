@@ -37,6 +37,7 @@ _OBJECTS = {
     "Input": "nnrun.layers",
     "InputLayer": "nnrun.layers",
     "Layer": "nnrun.layers",
+    "load_run": "nnrun.inference",  # a trained run folder: model, config, preprocessing, predict(x)
 }
 
 

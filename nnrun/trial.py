@@ -1,7 +1,7 @@
 """``run_trial``: one experiment, from a prepared config to a result. Writes nothing, prints nothing.
 
 A trial can run in the CLI's process, a process pool or a Ray worker: it takes a picklable
-:class:`~nnrun.config.build.Experiment` and returns a picklable :class:`TrialResult`. Progress goes to an
+:class:`~nnrun.experiment.Experiment` and returns a picklable :class:`TrialResult`. Progress goes to an
 optional observer; a ``should_stop`` callable (e.g. set by Ctrl-C) ends training after the current batch.
 """
 
@@ -18,8 +18,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from nnrun import __version__
-from nnrun.config.build import Experiment, build_callbacks, build_compile_arguments, build_model, seeds
+from nnrun.config.build import build_callbacks, build_compile_arguments, build_model, seeds
 from nnrun.engine.callbacks import Callback, EarlyStopping
+from nnrun.engine.models.training_state import TrainingCheckpoint, capture_training_state, restore_training_state
+from nnrun.evaluation import ClassReport, predicted_classes
+from nnrun.experiment import Experiment
+from nnrun.results import NOT_METRICS, direction
 
 
 class TrainingObserver(Protocol):
@@ -30,6 +34,8 @@ class TrainingObserver(Protocol):
     def on_epoch_begin(self, epoch: int) -> None: ...
     def on_batch_end(self, step: int, logs: dict[str, float]) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+    # optional: when the observer has it, the state after each complete epoch (to resume the run exactly)
+    def on_checkpoint(self, checkpoint: TrainingCheckpoint) -> None: ...
 
 
 @dataclass
@@ -48,6 +54,10 @@ class TrialResult:
     error: str | None = None
     traceback: str | None = None
     plots: dict[str, bytes] = field(default_factory=dict)  # pre-rendered plot files (a sweep's workers fill it)
+    # where a sweep ran it: {"hostname", "pid", "node_id" (Ray only, else None)}; also in metrics["ran_on"]
+    ran_on: dict[str, Any] = field(default_factory=dict)
+    preprocessing: dict[str, Any] | None = None  # preprocessing.json: how new data must be prepared
+    test_classes: ClassReport | None = None  # a classifier's test set, class by class (confusion matrix)
 
 
 class _Watch(Callback):
@@ -62,8 +72,14 @@ class _Watch(Callback):
         self.interrupted_at: int | None = None
         self.aborted_at: int | None = None
         self.epoch = 0
+        # resuming (``resume``) and checkpointing need the callbacks with state and the shuffling generator
+        self.resume: TrainingCheckpoint | None = None
+        self.stateful: list[Callback] = []
+        self.rng: np.random.Generator | None = None
 
     def on_train_begin(self, logs=None):
+        if self.resume is not None:  # after the other callbacks reset themselves, and the optimizer is built
+            restore_training_state(self.model, self.stateful, self.rng, self.resume)
         if self.observer is not None:
             self.observer.on_train_begin(self.params["epochs"], self.params["steps"])
 
@@ -89,14 +105,32 @@ class _Watch(Callback):
         self.epoch_times.append(time.perf_counter() - self._start)
         if self.observer is not None:
             self.observer.on_epoch_end(epoch, logs or {})
+        complete = self.interrupted_at is None and self.diverged is None  # a stopped epoch is not resumable
+        if complete and hasattr(self.observer, "on_checkpoint"):
+            history = _continued(self.resume, self.model.history.history)  # type: ignore[union-attr]
+            for key, value in (logs or {}).items():
+                history.setdefault(key, []).append(value)
+            self.observer.on_checkpoint(  # type: ignore[union-attr]
+                capture_training_state(
+                    self.model,
+                    self.stateful,
+                    self.rng,
+                    epoch + 1,
+                    history=history,
+                    epoch_times=list(self.epoch_times),
+                    learning_rates=list(self.learning_rates),
+                )
+            )
 
 
 def run_trial(
     experiment: Experiment,
     observer: TrainingObserver | None = None,
     should_stop: Callable[[], bool] | None = None,
+    resume: TrainingCheckpoint | None = None,
 ) -> TrialResult:
-    """Build, train and evaluate the experiment's model; errors become a ``failed`` result."""
+    """Build, train and evaluate the experiment's model; errors become a ``failed`` result. ``resume``: continue
+    from that end-of-epoch state (the observer's ``on_checkpoint`` receives one after every complete epoch)."""
     start = time.perf_counter()
     config, data = experiment.config, experiment.dataset
     try:
@@ -108,6 +142,11 @@ def run_trial(
             observer.on_model("".join(lines))
         watch = _Watch(observer, should_stop)
         user_callbacks = build_callbacks(config)
+        shuffle_rng = np.random.default_rng(seeds(config)[1])
+        watch.resume, watch.stateful, watch.rng = resume, user_callbacks, shuffle_rng
+        if resume is not None:
+            watch.epoch_times = list(resume.meta["epoch_times"])
+            watch.learning_rates = list(resume.meta["learning_rates"])
         t = config.train
         try:
             history = model.fit(
@@ -119,18 +158,21 @@ def run_trial(
                 validation_split=t.validation_split,
                 shuffle=t.shuffle,
                 callbacks=[*user_callbacks, watch],
-                seed=np.random.default_rng(seeds(config)[1]),
+                seed=shuffle_rng,
+                initial_epoch=0 if resume is None else resume.epoch,
             ).history
         except KeyboardInterrupt:  # a second stop request aborts the batch: the finished epochs are kept
             recorded = getattr(model, "history", None)
             history = dict(recorded.history) if recorded is not None else {}
             watch.aborted_at = watch.epoch
+        history = _continued(resume, history)
         status, reason = _outcome(watch, user_callbacks, len(history.get("loss", [])), t.epochs)
-        test = None
+        test = test_classes = None
         if data.x_test is not None and status in ("completed", "interrupted"):
             test = model.evaluate(
                 data.x_test, data.y_test, batch_size=max(t.batch_size, 256), verbose=0, return_dict=True
             )
+            test_classes = _test_classes(model, experiment, max(t.batch_size, 256))
         metrics = summarize(history, test, config, data, model.count_params())
         metrics.update(status=status, stop_reason=reason, epochs_planned=t.epochs)
         return TrialResult(
@@ -143,6 +185,8 @@ def run_trial(
             weights={f"{i:04d}/{v.path}": v.numpy() for i, v in enumerate(model.weights)},
             summary="".join(lines),
             duration=time.perf_counter() - start,
+            preprocessing=None if experiment.preprocessing is None else experiment.preprocessing.to_dict(),
+            test_classes=test_classes,
         )
     except Exception as e:  # a trial never raises: the failure is its result
         return TrialResult(
@@ -152,6 +196,24 @@ def run_trial(
             traceback=traceback.format_exc(),
             duration=time.perf_counter() - start,
         )
+
+
+def _test_classes(model: Any, experiment: Experiment, batch_size: int) -> ClassReport | None:
+    """The confusion matrix of a classifier on the test set (None for regression)."""
+    data, p = experiment.dataset, experiment.preprocessing
+    if data.task != "classification" or data.n_classes is None or data.x_test is None:
+        return None
+    outputs = model.predict(data.x_test, batch_size=batch_size, verbose=0)
+    labels = p.class_labels() if p is not None else [str(i) for i in range(data.n_classes)]
+    return ClassReport.of(data.y_test, predicted_classes(outputs, data.n_classes), labels)
+
+
+def _continued(resume: TrainingCheckpoint | None, history: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The history of a resumed run: the checkpoint's epochs, then this session's."""
+    out = {k: list(v) for k, v in (resume.meta["history"] if resume is not None else {}).items()}
+    for key, values in history.items():
+        out.setdefault(key, []).extend(values)
+    return out
 
 
 def _outcome(watch: _Watch, callbacks: list[Callback], epochs_run: int, epochs: int) -> tuple[str, str]:
@@ -185,11 +247,11 @@ def summarize(
     final = {k: _finite(v[-1]) for k, v in history.items() if v}
     best = {}
     for key, values in history.items():
-        if key == "learning_rate":
+        if key in NOT_METRICS:
             continue
         finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
         if finite:
-            value, epoch = (min if _lower_is_better(key) else max)(finite)
+            value, epoch = (min if direction(key) == "min" else max)(finite)
             best[key] = {"value": value, "epoch": epoch + 1}
     n = len(data.x_train)
     n_val = n - math.floor(n * (1.0 - config.train.validation_split)) if config.train.validation_split else 0
@@ -208,11 +270,6 @@ def summarize(
         },
         "versions": {"nnrun": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
-
-
-def _lower_is_better(key: str) -> bool:
-    base = key[4:] if key.startswith("val_") else key
-    return "loss" in base or base in ("mse", "mae", "mean_squared_error", "mean_absolute_error")
 
 
 def _finite(value: float) -> float | None:

@@ -31,10 +31,14 @@ def root(
 
 
 from nnrun.cli.check import check  # noqa: E402
+from nnrun.cli.evaluate import evaluate  # noqa: E402
+from nnrun.cli.export import export  # noqa: E402
 from nnrun.cli.plot import plot  # noqa: E402
+from nnrun.cli.predict import predict  # noqa: E402
 from nnrun.cli.runs import runs  # noqa: E402
 from nnrun.cli.schema import schema  # noqa: E402
 from nnrun.cli.sweep import sweep  # noqa: E402
+from nnrun.cli.track import track  # noqa: E402
 from nnrun.cli.train import train  # noqa: E402
 
 app.command("train")(train)
@@ -43,6 +47,10 @@ app.command("schema")(schema)
 app.command("plot")(plot)
 app.command("runs")(runs)
 app.command("sweep")(sweep)
+app.command("track")(track)
+app.command("predict")(predict)
+app.command("evaluate")(evaluate)
+app.command("export")(export)
 
 
 def main() -> None:
