@@ -489,7 +489,9 @@ def test_npz_object_arrays_are_refused(tmp_path):
     file = tmp_path / "obj.npz"
     np.savez(file, x=np.array([{"a": 1}], dtype=object), y=np.zeros(1))
     with pytest.raises(
-        DataError, match=r"obj\.npz: array 'x' cannot be read \(.*\)\. Save it again, with a numeric dtype"
+        DataError,
+        match=r"obj\.npz: array 'x' holds Python objects \(dtype object\), which only pickle can read, and nnrun "
+        r"never unpickles data files\. Save it again, with a numeric dtype",
     ):
         load_dataset(path=str(file))
 
@@ -497,7 +499,7 @@ def test_npz_object_arrays_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", r"cannot be read as an \.npz file \(No data left in file\)"),
+        (b"", r"cannot be read as an \.npz file \(the file is empty\)"),
         (b"not a zip at all", r"cannot be read as an \.npz file"),
     ],
 )

@@ -35,7 +35,7 @@ def overrides(sets: list[str] | None, name: str | None = None, seed: int | None 
     """``--set`` items plus the shortcuts ``--name`` and ``--seed``."""
     out = list(sets or [])
     if name is not None:
-        out.append(f"name={json.dumps(name)}")
+        out.append(f"name={json.dumps(name, ensure_ascii=False)}")
     if seed is not None:
         out.append(f"seed={seed}")
     return out

@@ -8,6 +8,7 @@ expected and a did-you-mean.
 
 from __future__ import annotations
 
+import copy
 import typing
 from pathlib import Path
 from typing import Any
@@ -127,8 +128,9 @@ def load_config(
         key_path, value = parse_override(item)
         apply_override(data, key_path, value)
         overridden.add(tuple(key_path))
+    user = copy.deepcopy(data)
     config = validate_config(data, source, lines, overridden)
-    config._source, config._lines = source, lines
+    config._source, config._lines, config._user = source, lines, user
     return config
 
 

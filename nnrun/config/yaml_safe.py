@@ -70,7 +70,7 @@ def parse_yaml(
     Raises ``ConfigError`` (naming ``source``) for invalid YAML and for everything this module refuses.
     """
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise ConfigError([Problem("", f"the file is larger than {_size(max_bytes)}; a config is a few KB")], source)
+        raise _too_large(max_bytes, source)
     try:
         loader = _BoundedLoader(text, source)
     except yaml.YAMLError as e:  # a character YAML does not allow, found before parsing starts
@@ -114,17 +114,17 @@ def read_yaml_text(path: str | os.PathLike[str], max_bytes: int = MAX_CONFIG_BYT
     with open(path, "rb") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ConfigError([Problem("", f"the file is larger than {_size(max_bytes)}; a config is a few KB")], str(path))
+        raise _too_large(max_bytes, str(path))
     return data.decode("utf-8")
 
 
 def load_yaml_file(path: str | os.PathLike[str], max_bytes: int = MAX_CONFIG_BYTES) -> Any:
     """The data in the YAML file ``path``, read and parsed within the limits above; any problem is a ConfigError."""
     source = str(path)
-    if not Path(path).is_file():
-        what = "is not a regular file" if Path(path).exists() else "does not exist"
-        raise ConfigError([Problem("", f"the file {what}")], source)
     try:
+        if not Path(path).is_file():  # a named pipe would block the read forever
+            what = "is not a regular file" if Path(path).exists() else "does not exist"
+            raise ConfigError([Problem("", f"the file {what}")], source)
         text = read_yaml_text(path, max_bytes)
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([Problem("", f"cannot read the file: {e}")], source) from None
@@ -218,6 +218,11 @@ def _yaml_error(e: Exception, source: str, what: str, text: str) -> ConfigError:
         parts = [getattr(e, "context", None), getattr(e, "problem", None)]
         problem = ", ".join(p for p in parts if p) or str(e)
     return ConfigError([Problem("", f"{what}: {problem}", line)], source)
+
+
+def _too_large(max_bytes: int, source: str) -> ConfigError:
+    message = f"the file is larger than {_size(max_bytes)}, the most nnrun reads here (a config is a few KB)"
+    return ConfigError([Problem("", message)], source)
 
 
 def _dotted(path: KeyPath) -> str:

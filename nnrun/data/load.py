@@ -16,7 +16,7 @@ import numpy as np
 from nnrun import datasets
 from nnrun.data import splits
 from nnrun.data.dataset import Dataset
-from nnrun.data.files import read_data
+from nnrun.data.files import numpy_warnings_as_errors, read_data
 from nnrun.data.labels import infer_task
 from nnrun.data.synthetic import SYNTHETIC, Synthetic
 from nnrun.engine.registry import normalize_name
@@ -57,14 +57,15 @@ def load_dataset(
     given = {"n_samples": n_samples, "noise": noise, "n_features": n_features, "n_classes": n_classes}
     given = {k: v for k, v in given.items() if v is not None}
     rng = np.random.default_rng(seed)
-    if path is not None:
-        _reject(given, f"{path}: a data file", "they shape the synthetic datasets only")
-        return _from_file(os.fspath(path), label_column, test_split, limit, rng, seed)
-    name = _canonical(dataset)
-    if name in REAL:
-        _reject(given, f"dataset '{name}'", "they shape the synthetic datasets only")
-        return _from_real(name, test_split, limit, rng, seed)
-    return _from_synthetic(name, SYNTHETIC[name], given, test_split, limit, rng, seed)
+    with numpy_warnings_as_errors(str(path if path is not None else dataset), "loading the data"):
+        if path is not None:
+            _reject(given, f"{path}: a data file", "they shape the synthetic datasets only")
+            return _from_file(os.fspath(path), label_column, test_split, limit, rng, seed)
+        name = _canonical(dataset)
+        if name in REAL:
+            _reject(given, f"dataset '{name}'", "they shape the synthetic datasets only")
+            return _from_real(name, test_split, limit, rng, seed)
+        return _from_synthetic(name, SYNTHETIC[name], given, test_split, limit, rng, seed)
 
 
 # -- the three kinds of data -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from nnrun.data.dataset import Dataset
+from nnrun.data.files import numpy_warnings_as_errors
 from nnrun.errors import DataError
 
 PIXEL_MAX = 255
@@ -23,21 +24,22 @@ def preprocess(
     - ``standardize``: x as float32, (x − mean) / std per feature with the training mean and std (std 0 → 1).
     - ``one_hot``: class indices become one-hot float32 rows of width ``n_classes``.
     """
-    x_train, x_test = ds.x_train, ds.x_test
-    if flatten:
-        x_train, x_test = _both(x_train, x_test, lambda x: x.reshape(len(x), -1))
-    if scale:
-        divisor = _pixel_divisor(ds, x_train, x_test)
-        x_train, x_test = _both(x_train, x_test, lambda x: (x / np.float32(divisor)).astype(np.float32))
-    if standardize:
-        mean, std = standardization(x_train)
-        x_train, x_test = _both(x_train, x_test, lambda x: ((x - mean) / std).astype(np.float32))
-    y_train, y_test = ds.y_train, ds.y_test
-    if one_hot:
-        _check_one_hot(ds)
-        eye = np.eye(ds.n_classes, dtype=np.float32)
-        y_train, y_test = _both(y_train, y_test, lambda y: eye[y])
-    return replace(ds, x_train=x_train, x_test=x_test, y_train=y_train, y_test=y_test)
+    with numpy_warnings_as_errors(ds.name, "preprocessing"):
+        x_train, x_test = ds.x_train, ds.x_test
+        if flatten:
+            x_train, x_test = _both(x_train, x_test, lambda x: x.reshape(len(x), -1))
+        if scale:
+            divisor = _pixel_divisor(ds, x_train, x_test)
+            x_train, x_test = _both(x_train, x_test, lambda x: (x / np.float32(divisor)).astype(np.float32))
+        if standardize:
+            mean, std = standardization(x_train)
+            x_train, x_test = _both(x_train, x_test, lambda x: ((x - mean) / std).astype(np.float32))
+        y_train, y_test = ds.y_train, ds.y_test
+        if one_hot:
+            _check_one_hot(ds)
+            eye = np.eye(ds.n_classes, dtype=np.float32)
+            y_train, y_test = _both(y_train, y_test, lambda y: eye[y])
+        return replace(ds, x_train=x_train, x_test=x_test, y_train=y_train, y_test=y_test)
 
 
 def standardization(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
