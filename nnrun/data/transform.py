@@ -20,6 +20,8 @@ from nnrun.data.preprocess import _pixel_divisor, standardization
 from nnrun.errors import DataError
 
 FORMAT_VERSION = 1
+#: more classes than this are not listed one by one (integer labels up to 1e9 used as quantities, say)
+MAX_LISTED_CLASSES = 100_000
 #: class names of the named data sets whose classes are not their numbers
 CLASS_NAMES: dict[str, list[str]] = {
     "fashion_mnist": [
@@ -224,7 +226,7 @@ def _fit(raw: Dataset, flatten: bool, scale: bool, standardize: bool, one_hot: b
         n_classes=n,
         one_hot=one_hot,
         target_shape=() if classification else tuple(int(s) for s in raw.y_train.shape[1:]),
-        classes=list(range(n)) if n is not None else [],
+        classes=list(range(n)) if n is not None and n <= MAX_LISTED_CLASSES else [],
         class_names=list(CLASS_NAMES.get(raw.name, [])) if n is not None else [],
         source=raw.source,
     )
