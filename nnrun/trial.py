@@ -76,6 +76,7 @@ class _Watch(Callback):
         self.resume: TrainingCheckpoint | None = None
         self.stateful: list[Callback] = []
         self.rng: np.random.Generator | None = None
+        self.logs: list[dict[str, float]] = []  # each finished epoch's logs (History may miss the last on abort)
 
     def on_train_begin(self, logs=None):
         if self.resume is not None:  # after the other callbacks reset themselves, and the optimizer is built
@@ -103,10 +104,9 @@ class _Watch(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_times.append(time.perf_counter() - self._start)
-        if self.observer is not None:
-            self.observer.on_epoch_end(epoch, logs or {})
+        self.logs.append(dict(logs or {}))
         complete = self.interrupted_at is None and self.diverged is None  # a stopped epoch is not resumable
-        if complete and hasattr(self.observer, "on_checkpoint"):
+        if complete and hasattr(self.observer, "on_checkpoint"):  # before the observer shows the epoch as done
             history = _continued(self.resume, self.model.history.history)  # type: ignore[union-attr]
             for key, value in (logs or {}).items():
                 history.setdefault(key, []).append(value)
@@ -121,6 +121,8 @@ class _Watch(Callback):
                     learning_rates=list(self.learning_rates),
                 )
             )
+        if self.observer is not None:
+            self.observer.on_epoch_end(epoch, logs or {})
 
 
 def run_trial(
@@ -162,8 +164,10 @@ def run_trial(
                 initial_epoch=0 if resume is None else resume.epoch,
             ).history
         except KeyboardInterrupt:  # a second stop request aborts the batch: the finished epochs are kept
-            recorded = getattr(model, "history", None)
-            history = dict(recorded.history) if recorded is not None else {}
+            history = {}
+            for logs in watch.logs:  # the watch's record: an abort can land before History sees an epoch
+                for key, value in logs.items():
+                    history.setdefault(key, []).append(value)
             watch.aborted_at = watch.epoch
         history = _continued(resume, history)
         status, reason = _outcome(watch, user_callbacks, len(history.get("loss", [])), t.epochs)

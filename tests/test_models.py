@@ -324,4 +324,5 @@ def test_calling_a_model_returns_a_new_ndarray():
     m = Sequential([Input(shape=(3,)), Dense(2)])
     x = np.ones((2, 3), "float32")
     y1, y2 = m(x), m(x)
-    assert type(y1) is np.ndarray and y1 is not y2 and not np.shares_memory(y1, y2)
+    assert isinstance(y1, np.ndarray) and y1 is not y2 and not np.shares_memory(y1, y2)
+    assert type(y1.numpy()) is np.ndarray  # TensorFlow programs call model(x).numpy()

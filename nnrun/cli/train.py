@@ -8,14 +8,18 @@ from typing import Annotated
 
 import typer
 
-from nnrun.cli.common import ConfigArg, DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
+from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.display import TrainingDisplay, results_lines, results_table
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
 from nnrun.cli.signals import StopSignals
+from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
 from nnrun.config import load_config
-from nnrun.config.build import prepare
-from nnrun.errors import StoreError
+from nnrun.errors import InvalidArgumentError, StoreError
+from nnrun.experiment import prepare
+from nnrun.report import render_plots
+from nnrun.report.confusion import confusion_plots
 from nnrun.runs import start_run, write_result
+from nnrun.runs.checkpoint import CheckpointingObserver, open_resume, previous_log, restart_run
 from nnrun.runs.store import RunFolder, check_runs_dir
 from nnrun.trial import TrialResult, run_trial
 
@@ -23,37 +27,73 @@ EXIT_CODES = {"completed": EXIT_OK, "diverged": EXIT_FAILED, "failed": EXIT_FAIL
 
 
 def train(
-    config: ConfigArg,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="CONFIG", help="The experiment's YAML file (optional with --resume).", show_default=False
+        ),
+    ] = None,
     set_: SetOpt = None,
     runs_dir: RunsDirOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="The run's name (overrides the config's name).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="The run's seed (overrides the config's seed).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results and the run folder.")] = False,
+    tensorboard: TensorBoardFlag = False,
+    mlflow: MlflowOpt = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue this run folder from its last completed epoch (more epochs: --set train.epochs=N).",
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Train the model a config describes and write a run folder: config, history, metrics, weights, plots."""
     with cli_errors(debug):
         root = check_runs_dir(runs_dir_or_default(runs_dir))
-        experiment = prepare(load_config(config, overrides(set_, name, seed)))
+        checkpoint = None
+        if resume is not None:  # the run's own config (or CONFIG), where only train.epochs may change
+            resumed, resolved, checkpoint = open_resume(resume, config, overrides(set_, name, seed))
+        elif config is None:
+            raise InvalidArgumentError("Give the experiment's CONFIG (a YAML file), or --resume RUN to continue a run.")
+        else:
+            resolved = load_config(config, overrides(set_, name, seed))
+        experiment = prepare(resolved)
+        tracking = live_settings(experiment.config, tensorboard, mlflow)
         display = TrainingDisplay(stdout, quiet=quiet)
         with StopSignals(lambda message: display.console.print(f"\n{message}", style="yellow")) as signals:
-            folder = start_run(root, experiment)
+            if checkpoint is None:
+                folder = start_run(root, experiment)
+            else:
+                folder = resumed
+                restart_run(folder, experiment, checkpoint)
             display.say(f"Data: {experiment.dataset.source}")
             try:
-                result = run_trial(experiment, observer=display, should_stop=signals.requested)
+                result = run_trial(
+                    experiment,
+                    observer=CheckpointingObserver(display, folder, signals),
+                    should_stop=signals.requested,
+                    resume=checkpoint,
+                )
             finally:
                 signals.abort_allowed = False  # from here on, a signal waits for the folder to be complete
                 display.close()
             if signals.requested() and result.status == "interrupted":
                 result.stop_reason = result.stop_reason.replace("stopped", f"stopped by {signals.reason}", 1)
                 result.stop_reason = result.stop_reason.replace("aborted", f"aborted by {signals.reason}", 1)
-            record_result(folder, experiment.config.name, result, [*display.lines, *results_lines(result), ""])
+            log = [*previous_log(folder, checkpoint), *display.lines, *results_lines(result), ""]
+            record_result(folder, experiment.config.name, result, log)
             show_result(result, folder.path)
+            track_finished(folder.path, tracking)
             raise typer.Exit(EXIT_CODES[result.status])
 
 
 def record_result(folder: RunFolder, name: str, result: TrialResult, log_lines: list[str]) -> None:
     """Write the result; if the disk is full (or the folder vanished), say so in the status when possible."""
+    result.plots = result.plots or render_plots(name, result.history)  # the run store writes bytes it is handed
+    result.plots = {**confusion_plots(result.test_classes, f"{name} — test set"), **result.plots}
     try:
         write_result(folder, name, result, log="\n".join(log_lines))
     except StoreError as e:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from nnrun.engine.callbacks.callback import Callback
 from nnrun.engine.callbacks.monitor import check_mode, improved, resolve_mode
 
@@ -45,6 +47,24 @@ class EarlyStopping(Callback):
         self.best: float | None = None
         self.best_weights: list | None = None
         self.best_epoch = 0
+
+    def get_state(self) -> dict[str, Any]:
+        """What training has taught it (for resuming a run exactly): counts, best value and epoch, and the best
+        weights (a list of arrays, or None)."""
+        return {
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "best_weights": None if self.best_weights is None else [np.array(w) for w in self.best_weights],
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore ``get_state()`` (after ``on_train_begin``, which resets it)."""
+        self.wait, self.stopped_epoch = int(state["wait"]), int(state["stopped_epoch"])
+        self.best, self.best_epoch = state["best"], int(state["best_epoch"])
+        weights = state["best_weights"]
+        self.best_weights = None if weights is None else [np.array(w) for w in weights]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         current = (logs or {}).get(self.monitor)

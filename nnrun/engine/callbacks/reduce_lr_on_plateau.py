@@ -51,6 +51,15 @@ class ReduceLROnPlateau(Callback):
         self._mode = resolve_mode("ReduceLROnPlateau", self.mode, self.monitor, self.model)
         self._reset()
 
+    def get_state(self) -> dict[str, Any]:
+        """The plateau counters and the best value (for resuming a run exactly; the learning rate itself is
+        part of the optimizer's state)."""
+        return {"wait": self.wait, "cooldown_counter": self.cooldown_counter, "best": self.best}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore ``get_state()`` (after ``on_train_begin``, which resets it)."""
+        self.wait, self.cooldown_counter, self.best = int(state["wait"]), int(state["cooldown_counter"]), state["best"]
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs if logs is not None else {}
         optimizer = self.model.optimizer  # type: ignore[union-attr]

@@ -39,11 +39,12 @@ class EpochLoop:
         callbacks: CallbackList | None,
     ):
         self.model, self.xs, self.targets, self.sw = model, xs, targets, sw
-        self.n = len(targets.loss)
+        self.n = len(targets)
         self.batch_size, self.rng, self.shuffle, self.callbacks = batch_size, rng, shuffle, callbacks
         self.dtype = xs[0].dtype.type
         self._bufs: dict[tuple[int, int], np.ndarray] = {}
-        arrays = [*xs, targets.loss, targets.metric]
+        parts = getattr(targets, "parts", [targets])
+        arrays = [*xs, *(a for t in parts for a in (t.loss, t.metric))]
         self._permute_whole = sum(a.nbytes for a in arrays) <= self.PERMUTE_WHOLE_BYTES
 
     def _gather(self, key: int, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -86,6 +87,8 @@ class EpochLoop:
                 )
 
     def run_epoch(self) -> dict[str, float]:
+        if self.model._heads is not None:
+            return self._run_epoch_heads()
         model, dtype = self.model, self.dtype
         loss, optimizer, fused = model.loss, model.optimizer, model._fused
         forward, backward, step_fn = model._run_forward, model._run_backward, optimizer.step
@@ -132,6 +135,133 @@ class EpochLoop:
         logs.update({m.name: float(m.result()) for m in metrics or []})
         return logs
 
+    # -- several outputs, or a weighted loss (outputs.py): per-output losses and metrics -----------------------
+
+    def _batches_heads(self) -> Iterator[tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], Any]]:
+        """(x list, y list for the losses, y list for the metrics, sample weights) per batch."""
+        parts = getattr(self.targets, "parts", [self.targets])
+        n, bs, sw = self.n, self.batch_size, self.sw
+        order = self.rng.permutation(n) if self.shuffle and self.rng is not None else None
+        for start in range(0, n, bs):
+            rows: Any = slice(start, start + bs) if order is None else order[start : start + bs]
+
+            def take(a: np.ndarray, rows: Any = rows) -> np.ndarray:
+                return a[rows] if isinstance(rows, slice) else np.take(a, rows, axis=0)
+
+            yl = [take(t.loss) for t in parts]
+            ym = [yl[k] if t.metric is t.loss else take(t.metric) for k, t in enumerate(parts)]
+            yield [take(a) for a in self.xs], yl, ym, None if sw is None else take(sw)
+
+    def _run_epoch_heads(self) -> dict[str, float]:
+        model, dtype, heads = self.model, self.dtype, self.model._heads
+        assert heads is not None
+        listed = model._multi_output  # the model returns (and takes back) one array per output
+        parts = getattr(self.targets, "parts", [self.targets])
+        optimizer = model.optimizer
+        cbs = self.callbacks
+        batch_begin = cbs.batch_begin if cbs else []
+        batch_end = cbs.batch_end if cbs else []
+        for ms in heads.metrics or []:
+            for m in ms:
+                m.reset_state()
+        total, count = dtype(0), dtype(0)
+        out_totals = [dtype(0)] * len(heads.active)
+        regularized = [layer for layer in model.layers if getattr(layer, "regularized", False)]
+        for step, (xb, ybs, ymbs, swb) in enumerate(self._batches_heads()):
+            for cb in batch_begin:
+                cb.on_train_batch_begin(step, {})
+            out = model._run_forward(xb, True)
+            ps = out if listed else [out]
+            metrics = heads.build_metrics([t.raw_shape for t in parts], [p.shape for p in ps])
+            b = dtype(len(ps[0]))
+            grads: list[Any] = [None] * len(ps)
+            batch_loss = dtype(0)
+            for k, i in enumerate(heads.active):
+                loss, w = heads.losses[i], heads.weights[i]
+                assert loss is not None
+                # each output's loss: Σ values·w / n, as the single-output loop computes it; the total weighs them
+                if swb is None:
+                    values, grads[i] = loss.value_and_grad(ybs[i], ps[i], w / len(ps[i]), heads.fused[i])
+                    li = np.add.reduce(values) / b
+                else:
+                    values, grads[i] = loss.value_and_grad(ybs[i], ps[i], (swb * dtype(w) / b)[:, None], heads.fused[i])
+                    li = np.add.reduce(values * swb) / b
+                out_totals[k] += li * b
+                batch_loss += dtype(w) * li
+            if regularized:
+                batch_loss += dtype(sum(v for layer in regularized for v in layer.losses))
+            total += batch_loss * b
+            count += b
+            for i, ms in enumerate(metrics):
+                for m in ms:
+                    m.update_state(ymbs[i], ps[i])
+            model._run_backward(grads if listed else grads[0])
+            optimizer.step()
+            if batch_end:
+                logs = _heads_logs(heads, total, count, out_totals)
+                for cb in batch_end:
+                    cb.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        return _heads_logs(heads, total, count, out_totals)
+
+
+def _heads_logs(heads: Any, total: Any, count: Any, out_totals: list[Any]) -> dict[str, float]:
+    logs = {"loss": float(total / count)}
+    logs.update({key: float(t / count) for key, t in zip(heads.loss_keys, out_totals)})
+    logs.update(heads.metric_logs())
+    return dict(sorted(logs.items()))  # Keras's order
+
+
+def _evaluate_heads(
+    model: Trainer, xs: list[np.ndarray], targets: Any, sw: np.ndarray | None, batch_size: int, callbacks: Any
+) -> dict[str, float]:
+    """``evaluate_batches`` for several outputs (or a weighted loss)."""
+    heads = model._heads
+    assert heads is not None
+    listed = model._multi_output
+    parts = getattr(targets, "parts", [targets])
+    n, dtype = len(targets), xs[0].dtype.type
+    total, count = dtype(0), dtype(0)
+    out_totals = [dtype(0)] * len(heads.active)
+    batch_begin = callbacks.test_batch_begin if callbacks else []
+    batch_end = callbacks.test_batch_end if callbacks else []
+    regularized = any(getattr(la, "regularized", False) for la in model.layers)
+    reset = False
+    for step, start in enumerate(range(0, n, batch_size)):
+        for cb in batch_begin:
+            cb.on_test_batch_begin(step, {})
+        end = min(start + batch_size, n)
+        out = model._run_forward([a[start:end] for a in xs], False)
+        ps = out if listed else [out]
+        metrics = heads.build_metrics([t.raw_shape for t in parts], [p.shape for p in ps])
+        if not reset:
+            for ms in metrics:
+                for m in ms:
+                    m.reset_state()
+            reset = True
+        b = dtype(end - start)
+        batch_loss = dtype(sum(model.losses)) if regularized else dtype(0)
+        for k, i in enumerate(heads.active):
+            loss = heads.losses[i]
+            assert loss is not None
+            values = loss.call(parts[i].loss[start:end], ps[i])
+            if sw is not None:
+                values = values * sw[start:end]
+            li = values.sum() / b
+            out_totals[k] += li * b
+            batch_loss += dtype(heads.weights[i]) * li
+        total += batch_loss * b
+        count += b
+        for i, ms in enumerate(metrics):
+            for m in ms:
+                m.update_state(parts[i].metric[start:end], ps[i])
+        if batch_end:
+            logs = _heads_logs(heads, total, count, out_totals)
+            for cb in batch_end:
+                cb.on_test_batch_end(step, logs)
+    return _heads_logs(heads, total, count, out_totals)
+
 
 def evaluate_batches(
     model: Trainer,
@@ -142,6 +272,8 @@ def evaluate_batches(
     callbacks: CallbackList | None = None,
 ) -> dict[str, float]:
     """Loss and metrics over ``xs`` in inference mode (the logs of ``evaluate`` and of validation)."""
+    if model._heads is not None:
+        return _evaluate_heads(model, xs, targets, sw, batch_size, callbacks)
     loss = model.loss
     n = len(targets.loss)
     dtype = xs[0].dtype.type
@@ -177,9 +309,11 @@ def evaluate_batches(
 
 
 def predict_batches(
-    model: Trainer, xs: list[np.ndarray], out: np.ndarray, batch_size: int, callbacks: CallbackList | None = None
-) -> np.ndarray:
-    """Fill ``out`` with the outputs for ``xs`` in inference mode, batch by batch."""
+    model: Trainer, xs: list[np.ndarray], out: Any, batch_size: int, callbacks: CallbackList | None = None
+) -> Any:
+    """Fill ``out`` (a list of arrays for several outputs) with the outputs for ``xs`` in inference mode."""
+    if isinstance(out, list):
+        return _predict_listed(model, xs, out, batch_size, callbacks)
     n = len(out)
     batch_begin = callbacks.predict_batch_begin if callbacks else []
     batch_end = callbacks.predict_batch_end if callbacks else []
@@ -191,3 +325,20 @@ def predict_batches(
         for cb in batch_end:
             cb.on_predict_batch_end(step, {"outputs": out[start:end]})
     return out
+
+
+def _predict_listed(
+    model: Trainer, xs: list[np.ndarray], outs: list[np.ndarray], batch_size: int, callbacks: CallbackList | None
+) -> list[np.ndarray]:
+    n = len(outs[0])
+    batch_begin = callbacks.predict_batch_begin if callbacks else []
+    batch_end = callbacks.predict_batch_end if callbacks else []
+    for step, start in enumerate(range(0, n, batch_size)):
+        for cb in batch_begin:
+            cb.on_predict_batch_begin(step, {})
+        end = min(start + batch_size, n)
+        for out, p in zip(outs, model._run_forward([a[start:end] for a in xs], False)):
+            out[start:end] = p
+        for cb in batch_end:
+            cb.on_predict_batch_end(step, {"outputs": [out[start:end] for out in outs]})
+    return outs

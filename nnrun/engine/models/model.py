@@ -9,6 +9,7 @@ import numpy as np
 
 from nnrun.engine.layers.input_layer import InputLayer
 from nnrun.engine.layers.layer import Layer, set_variables
+from nnrun.engine.models.eager_array import EagerArray
 from nnrun.engine.models.trainer import Trainer
 from nnrun.engine.naming import unique_name
 from nnrun.engine.symbolic import KerasTensor, Node
@@ -29,6 +30,8 @@ class Model(Trainer):
         self._input_tensors: list[KerasTensor] = []
         self._output_tensors: list[KerasTensor] = []
         self._out_slots: list[int] = []
+        self._output_keys: list[str] | None = None  # the keys when the outputs were given as a dict
+        self._multi_output = False  # outputs given as a list of several, or as a dict: arrays come as lists
         self._layers: list[Layer] = []
         self._as_layer: Layer | None = None
         super().__init__()
@@ -45,11 +48,17 @@ class Model(Trainer):
 
     def _init_graph(self, inputs: Any, outputs: Any) -> None:
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        if isinstance(outputs, (list, tuple)):
-            if len(outputs) != 1:
-                raise InvalidArgumentError(f"nnrun models have exactly one output. Received: {len(outputs)} outputs")
-            outputs = outputs[0]
-        for t in [*inputs, outputs]:
+        keys: list[str] | None = None
+        if isinstance(outputs, dict):
+            keys = [str(k) for k in outputs]
+            outs = list(outputs.values())
+        elif isinstance(outputs, (list, tuple)):
+            outs = list(outputs)
+        else:
+            outs = [outputs]
+        if not outs:
+            raise InvalidArgumentError("Model needs at least one output. Received: outputs=[]")
+        for t in [*inputs, *outs]:
             if not isinstance(t, KerasTensor):
                 raise InvalidArgumentError(
                     "Model inputs and outputs must be symbolic tensors from Input(...) and layer calls. "
@@ -60,7 +69,7 @@ class Model(Trainer):
                 raise InvalidArgumentError(f"Model inputs must come from Input(...). Received: {t!r}")
         nodes: dict[int, Node] = {}
         reached_inputs: set[int] = set()
-        stack = [outputs]
+        stack = list(outs)
         while stack:
             t = stack.pop()
             if t.node is None:
@@ -80,11 +89,13 @@ class Model(Trainer):
             slot[id(node.output)] = len(slot)
         steps = [(node.layer, tuple(slot[id(t)] for t in node.inputs), slot[id(node.output)], True) for node in ordered]
         self._input_tensors = inputs
-        self._output_tensors = [outputs]
+        self._output_tensors = outs
+        self._output_keys = keys
         self._steps = steps
         self._n_slots = len(slot)
-        self._out_slot = slot[id(outputs)]
-        self._out_slots = [self._out_slot]
+        self._out_slots = [slot[id(t)] for t in outs]
+        self._out_slot = self._out_slots[0]
+        self._multi_output = len(outs) > 1 or keys is not None
         self._layers = [t.input_layer for t in inputs] + [s[0] for s in steps]  # type: ignore[attr-defined]
         self._plan_gradients()
         names = [layer.name for layer in self._layers]
@@ -104,8 +115,12 @@ class Model(Trainer):
             steps.append((layer, ins, out, need_dx))
         self._steps = steps
         self._chain = None
-        if len(self._input_tensors) == 1 and all(
-            not layer.multi_input and ins == (k,) and out == k + 1 for k, (layer, ins, out, _) in enumerate(steps)
+        if (
+            not self._multi_output
+            and len(self._input_tensors) == 1
+            and all(
+                not layer.multi_input and ins == (k,) and out == k + 1 for k, (layer, ins, out, _) in enumerate(steps)
+            )
         ):
             self._chain = [(layer, need) for layer, _, _, need in steps]
 
@@ -119,9 +134,11 @@ class Model(Trainer):
         vals[: len(xs)] = xs
         for layer, ins, out, _ in self._steps:
             vals[out] = layer.forward([vals[i] for i in ins] if layer.multi_input else vals[ins[0]], training)
+        if self._multi_output:
+            return [vals[s] for s in self._out_slots]
         return vals[self._out_slot]
 
-    def _run_backward(self, dy: np.ndarray) -> None:
+    def _run_backward(self, dy: Any) -> None:
         # Layers upstream of every trainable weight need no backward pass at all.
         if self._chain is not None:
             for layer, need in reversed(self._chain):
@@ -130,7 +147,12 @@ class Model(Trainer):
                 dy = layer.backward(dy, need)
             return
         grads: list[Any] = [None] * self._n_slots
-        grads[self._out_slot] = dy
+        if self._multi_output:  # one gradient (or None: no loss) per output; an output may feed another layer
+            for s, d in zip(self._out_slots, dy):
+                if d is not None:
+                    grads[s] = d if grads[s] is None else grads[s] + d
+        else:
+            grads[self._out_slot] = dy
         for layer, ins, out, need in reversed(self._steps):
             g = grads[out]
             grads[out] = None
@@ -161,9 +183,26 @@ class Model(Trainer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
-    def output_shape(self) -> tuple[int | None, ...]:
+    def output_shape(self) -> Any:
+        """The output's shape (batch dimension None); a list (or dict) of shapes for several outputs."""
         self._require_built()
-        return self._output_tensors[0].shape
+        return self._structure([t.shape for t in self._output_tensors])
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the outputs (the dict's keys, else the layers that produce them), as Keras names them."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        return [
+            t.input_layer.name if t.node is None else t.node.layer.name  # type: ignore[attr-defined]
+            for t in self._output_tensors
+        ]
+
+    def _structure(self, values: list[Any]) -> Any:
+        """One value per output, arranged as the outputs were given: the value, a list, or a dict."""
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, values))
+        return values if self._multi_output else values[0]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in ``layers``."""
@@ -239,7 +278,11 @@ class Model(Trainer):
             "name": self.name,
             "inputs": [t.input_layer.get_config() for t in self._input_tensors],  # type: ignore[attr-defined]
             "layers": layers,
-            "output": slot_name[self._out_slot],
+            **(
+                {"outputs": self._structure([slot_name[s] for s in self._out_slots])}
+                if self._multi_output
+                else {"output": slot_name[self._out_slot]}
+            ),
         }
 
     @classmethod
@@ -256,7 +299,13 @@ class Model(Trainer):
             layer = deserialize(spec)
             ins = [tensors[n] for n in spec["inbound"]]
             tensors[layer.name] = layer(ins if layer.multi_input else ins[0])
-        return Model(inputs, tensors[config["output"]], name=config["name"])
+        if "output" in config:
+            outputs: Any = tensors[config["output"]]
+        elif isinstance(config["outputs"], dict):
+            outputs = {k: tensors[n] for k, n in config["outputs"].items()}
+        else:
+            outputs = [tensors[n] for n in config["outputs"]]
+        return Model(inputs, outputs, name=config["name"])
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's architecture as JSON (no weights); ``model_from_json`` rebuilds it."""
@@ -300,13 +349,17 @@ class Model(Trainer):
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn, **kwargs)
 
     def __call__(self, inputs: Any, training: bool | None = None) -> Any:
-        """Run the model on arrays (inference unless ``training=True``) and return a new ndarray; on a symbolic
-        tensor, use the model as a layer of a new functional model."""
+        """Run the model on arrays (inference unless ``training=True``) and return a new ndarray (with
+        TensorFlow's ``.numpy()``; a list or dict of them for several outputs); on a symbolic tensor, use the
+        model as a layer of a new functional model."""
         if isinstance(inputs, KerasTensor):
             return self.as_layer()(inputs)
         xs = self._prepare_inputs(inputs, "inputs")
         with np.errstate(all="ignore"):
-            return self._run_forward(xs, bool(training)).copy()
+            out = self._run_forward(xs, bool(training))
+        if self._multi_output:
+            return self._structure([a.copy().view(EagerArray) for a in out])
+        return out.copy().view(EagerArray)
 
     def as_layer(self) -> Layer:
         """This model as a layer of another model (one wrapper per model: its weights are shared)."""

@@ -34,6 +34,57 @@ class Targets:
     def __len__(self) -> int:
         return len(self.loss)
 
+    def named(self, name: str) -> dict[str, np.ndarray]:
+        """The arrays whose lengths must agree with the inputs', by the name to show in errors."""
+        return {name: self.loss}
+
+
+class MultiTargets:
+    """One :class:`Targets` per output of a multi-output model (None where the output has no target)."""
+
+    def __init__(self, parts: list[Targets], names: list[str]) -> None:
+        self.parts, self.names = parts, names
+
+    def rows(self, start: int | None, stop: int | None = None) -> MultiTargets:
+        return MultiTargets([t.rows(start, stop) for t in self.parts], self.names)
+
+    def __len__(self) -> int:
+        return len(self.parts[0])
+
+    def named(self, name: str) -> dict[str, np.ndarray]:
+        return {f"{name}[{n!r}]": t.loss for n, t in zip(self.names, self.parts)}
+
+
+def split_targets(y: Any, names: list[str], name: str = "y") -> list[Any]:
+    """One target per output from a list/tuple in output order or a dict keyed by output name."""
+    if isinstance(y, dict):
+        unknown = sorted(set(y) - set(names))
+        missing = [n for n in names if n not in y]
+        if unknown or missing:
+            raise DataError(
+                f"{name} is a dict, so its keys must be the model's output names {names}. "
+                + (f"Unknown: {unknown}. " if unknown else "")
+                + (f"Missing: {missing}." if missing else "")
+            )
+        return [y[n] for n in names]
+    if isinstance(y, (list, tuple)) and len(y) == len(names):
+        return list(y)
+    got = f"a {type(y).__name__} of {len(y)}" if isinstance(y, (list, tuple)) else f"one {type(y).__name__}"
+    raise DataError(
+        f"The model has {len(names)} outputs {names}: {name} must be a list of {len(names)} arrays (in output "
+        f"order) or a dict keyed by output name. Received: {got}"
+    )
+
+
+def prepare_plain_targets(y: Any, out_shape: tuple[Any, ...], dtype: Any, name: str) -> Targets:
+    """Targets of an output without a loss (seen only by its metrics): checked against its shape, cast."""
+    y = to_numeric(y, name)
+    flat = y.reshape(len(y), -1) if y.ndim > 1 else y.reshape(len(y), 1)
+    if flat.shape[1] != int(np.prod(out_shape[1:])) and y.ndim != len(out_shape) - 1:
+        raise DataError(f"{name} has shape {y.shape}, which does not match the output shape {(None, *out_shape[1:])}.")
+    y = y.astype(dtype, copy=False)
+    return Targets(np.ascontiguousarray(y), np.ascontiguousarray(y), y.shape)
+
 
 def prepare_targets(
     y: Any, loss: losses_module.Loss, out_layer: Layer, out_shape: tuple[Any, ...], dtype: Any, name: str = "y"

@@ -18,7 +18,16 @@ from nnrun.engine.callbacks import CallbackList, History, ProgbarLogger
 from nnrun.engine.callbacks.callback import Callback
 from nnrun.engine.data_adapter import check_lengths, split_at, to_numeric
 from nnrun.engine.models.epoch_loop import EpochLoop, evaluate_batches, predict_batches
-from nnrun.engine.models.targets import Targets, apply_class_weight, prepare_targets, sample_weights
+from nnrun.engine.models.outputs import Heads, single_loss
+from nnrun.engine.models.targets import (
+    MultiTargets,
+    Targets,
+    apply_class_weight,
+    prepare_plain_targets,
+    prepare_targets,
+    sample_weights,
+    split_targets,
+)
 from nnrun.engine.random import Seed, make_rng
 from nnrun.errors import DataError, InvalidArgumentError, NotBuiltError
 
@@ -31,10 +40,10 @@ if TYPE_CHECKING:
 else:
     _Graph = object
 
-_COMPILE_ARGS = ("optimizer", "loss", "metrics")
+_COMPILE_ARGS = ("optimizer", "loss", "loss_weights", "metrics")
 
 #: (inputs, targets, sample weights) of a validation set
-Validation = tuple[list[np.ndarray], Targets, "np.ndarray | None"]
+Validation = tuple[list[np.ndarray], "Targets | MultiTargets", "np.ndarray | None"]
 
 
 class Trainer(_Graph):
@@ -52,24 +61,45 @@ class Trainer(_Graph):
         self._flat_w: np.ndarray | None = None
         self._fused = False
         self._initial_epoch: int | None = None  # set by BackupAndRestore when it resumes a run
+        self._heads: Heads | None = None  # several outputs, or a weighted loss: see outputs.py
+        self._compile_config: dict[str, Any] = {}  # loss, loss_weights and metrics as given (for saving)
 
     # -- compile ---------------------------------------------------------------------------------------
 
     def compile(
-        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: list[Any] | None = None, **kwargs: Any
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
+        **kwargs: Any,
     ) -> None:
-        """Choose the optimizer, loss and metrics (names or objects), as ``keras.Model.compile``."""
+        """Choose the optimizer, loss and metrics (names or objects), as ``keras.Model.compile``. With several
+        outputs, ``loss``, ``loss_weights`` and ``metrics`` may be lists (output order) or dicts keyed by
+        output name (see ``outputs.py``)."""
         if kwargs:
             raise InvalidArgumentError(
                 f"compile: argument(s) not recognized: {kwargs!r}. nnrun's compile takes {', '.join(_COMPILE_ARGS)}."
             )
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
             raise InvalidArgumentError(f"compile: metrics must be a list. Received: metrics={metrics!r}")
-        for m in metrics or []:
-            metrics_module.check_identifier(m)
+        heads = None
+        if self.built and getattr(self, "_multi_output", False):
+            heads = Heads(self.output_names, loss, loss_weights, metrics)
+            resolved: Any = loss
+            metric_ids = [m for ids in heads.metric_ids for m in ids]
+        else:
+            names = self.output_names if self.built else [self.layers[-1].name if self.layers else "output"]
+            one, weight = single_loss(loss, loss_weights, names[0])
+            resolved = losses_module.get(one)
+            (metric_ids,) = Heads.metrics_of(metrics, names)
+            if weight is not None and weight != 1.0:
+                heads = Heads(names, resolved, weight, [metric_ids])
         self.optimizer = optimizers_module.get(optimizer)
-        self.loss = losses_module.get(loss)
-        self._metric_ids = list(metrics or [])
+        self.loss = resolved
+        self._heads = heads
+        self._compile_config = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics}
+        self._metric_ids = list(metric_ids)
         self._metrics = None
         self._flat_vars = None
         self.compiled = True
@@ -82,7 +112,8 @@ class Trainer(_Graph):
         """As Keras 3: ``[]`` before compile, ``["loss"]``, plus ``"compile_metrics"`` when metrics were given."""
         if not self.compiled:
             return []
-        return ["loss", "compile_metrics"] if self._metric_ids else ["loss"]
+        names = ["loss", "compile_metrics"] if self._metric_ids else ["loss"]
+        return names + (self._heads.loss_keys if self._heads is not None else [])
 
     def _require_compiled(self) -> None:
         if not self.compiled:
@@ -94,19 +125,25 @@ class Trainer(_Graph):
     def _on_graph_changed(self) -> None:
         self._flat_vars = None
         self._metrics = None
+        if self._heads is not None:
+            self._heads.metrics = None
         if self.compiled:
             self._plan_gradients()
             self._setup_fusion()
 
-    def _output_layer(self) -> Layer:
-        slot = self._out_slots[0]
-        return next(layer for layer, _, out, _ in self._steps if out == slot)
+    def _output_layer(self, i: int = 0) -> Layer:
+        slot = self._out_slots[i]
+        producer = next((layer for layer, _, out, _ in self._steps if out == slot), None)
+        return producer if producer is not None else self._input_tensors[slot].input_layer  # type: ignore[attr-defined]
 
     def _setup_fusion(self) -> None:
         """Let a softmax/sigmoid output layer hand its gradient straight to the matching cross-entropy."""
         for layer in self.layers:
             if hasattr(layer, "fused_activation_grad"):
                 layer.fused_activation_grad = False
+        if self._heads is not None:
+            self._setup_heads_fusion(self._heads)
+            return
         out = self._output_layer()
         act = getattr(out, "activation", None)
         self._fused = bool(
@@ -117,6 +154,23 @@ class Trainer(_Graph):
         )
         if self._fused:
             out.fused_activation_grad = True  # type: ignore[attr-defined]
+
+    def _setup_heads_fusion(self, heads: Heads) -> None:
+        """Fuse each output whose layer feeds nothing else (its dL/dx then comes only from its own loss)."""
+        consumed = {i for _, ins, _, _ in self._steps for i in ins}
+        for i in range(len(heads.names)):
+            out, loss, act = self._output_layer(i), heads.losses[i], None
+            act = getattr(out, "activation", None)
+            heads.fused[i] = bool(
+                loss is not None
+                and self._out_slots[i] not in consumed
+                and self._out_slots.count(self._out_slots[i]) == 1
+                and hasattr(out, "fused_activation_grad")
+                and act is not None
+                and loss.fused_activation == act.name
+            )
+            if heads.fused[i]:
+                out.fused_activation_grad = True  # type: ignore[attr-defined]
 
     def _ensure_flat(self) -> None:
         """Put every trainable weight (and its gradient) in one flat buffer shared with the optimizer."""
@@ -199,13 +253,46 @@ class Trainer(_Graph):
             msg += f". Flatten {name} first ({name}.reshape(len({name}), -1)) or start the model with a Flatten layer"
         return msg
 
-    def _prepare_targets(self, y: Any, n_out: tuple[Any, ...] | None = None, name: str = "y") -> Targets:
-        """``y`` checked against the output and the loss (``n_out``: the output shape, batch first)."""
+    def _prepare_targets(self, y: Any, n_out: tuple[Any, ...] | None = None, name: str = "y") -> Any:
+        """``y`` checked against the output and the loss (``n_out``: the output shape, batch first); a
+        :class:`MultiTargets` for a model with several outputs."""
         if self.loss is None:
             raise NotBuiltError(f"Model '{self.name}' has no loss: call model.compile(loss=...) first.")
+        if self._multi_output:
+            return self._prepare_multi_targets(y, name)
+        if isinstance(y, dict) and self.built:
+            y = split_targets(y, self.output_names, name)[0]
         out = self._output_tensors[0]
         shape = n_out if n_out is not None else (None, *out.shape[1:])
         return prepare_targets(y, self.loss, self._output_layer(), shape, out.dtype, name)
+
+    def _prepare_multi_targets(self, y: Any, name: str) -> MultiTargets:
+        heads, names = self._heads, self.output_names
+        assert heads is not None  # compile made them: a multi-output model always has heads
+        parts = []
+        for i, (yi, t) in enumerate(zip(split_targets(y, names, name), self._output_tensors)):
+            shape, label, loss = (None, *t.shape[1:]), f"{name}[{names[i]!r}]", heads.losses[i]
+            if loss is None:
+                parts.append(prepare_plain_targets(yi, shape, t.dtype, label))
+            else:
+                parts.append(prepare_targets(yi, loss, self._output_layer(i), shape, t.dtype, label))
+        return MultiTargets(parts, names)
+
+    def _sample_weights(self, sample_weight: Any, n: int, dtype: Any, name: str = "sample_weight") -> Any:
+        if self._multi_output and isinstance(sample_weight, (list, tuple, dict)):
+            raise InvalidArgumentError(
+                f"{name}: nnrun takes one sample weight per sample, applied to every output; per-output sample "
+                f"weights are not supported. Received: a {type(sample_weight).__name__}"
+            )
+        return sample_weights(sample_weight, n, dtype, name)
+
+    def _flatten_logs(self, logs: dict[str, float]) -> Any:
+        """``evaluate``'s and ``train_on_batch``'s list (a scalar when it would hold only the loss)."""
+        if self._heads is not None:
+            values = self._heads.ordered(logs)
+        else:
+            values = [logs["loss"]] + [logs[m.name] for m in self._metrics or []]
+        return values[0] if len(values) == 1 else values
 
     def _build_metrics(self, raw_y_shape: tuple[int, ...], pred_shape: tuple[int, ...]) -> list[metrics_module.Metric]:
         if self._metrics is None:
@@ -214,6 +301,8 @@ class Trainer(_Graph):
 
     def metric_directions(self) -> dict[str, str]:
         """name → "max"/"min" for the compiled metrics (used by callbacks' mode="auto")."""
+        if self._heads is not None:
+            return self._heads.directions()
         if self._metrics is not None:
             return {m.name: m.direction for m in self._metrics}
         out = {}
@@ -277,11 +366,13 @@ class Trainer(_Graph):
         verbose = _verbosity(verbose)
         xs = self._prepare_inputs(x)
         targets = self._prepare_targets(y)
-        sw = sample_weights(sample_weight, len(targets.loss), xs[0].dtype)
+        sw = self._sample_weights(sample_weight, len(targets), xs[0].dtype)
         if class_weight is not None:
+            if isinstance(targets, MultiTargets):
+                raise InvalidArgumentError("`class_weight` is only supported for Models with a single output.")
             sw = apply_class_weight(class_weight, targets, sw, xs[0].dtype)
         n = check_lengths(
-            {"x": xs[0], "y": targets.loss, **{f"x[{i}]": a for i, a in enumerate(xs[1:], 1)}, "sample_weight": sw}
+            {"x": xs[0], **targets.named("y"), **{f"x[{i}]": a for i, a in enumerate(xs[1:], 1)}, "sample_weight": sw}
         )
         val: Validation | None = None
         if validation_data is not None:
@@ -330,12 +421,12 @@ class Trainer(_Graph):
         targets = self._prepare_targets(data[1], name="validation_data y")
         sw = None
         if len(data) == 3 and data[2] is not None:
-            sw = sample_weights(data[2], len(targets.loss), xs[0].dtype, "validation_data sample_weight")
-        check_lengths({"validation_data x": xs[0], "validation_data y": targets.loss})
+            sw = self._sample_weights(data[2], len(targets), xs[0].dtype, "validation_data sample_weight")
+        check_lengths({"validation_data x": xs[0], **targets.named("validation_data y")})
         return xs, targets, sw
 
     def _test_loop(
-        self, xs: list[np.ndarray], targets: Targets, sw: np.ndarray | None, batch_size: int, cbs: CallbackList
+        self, xs: list[np.ndarray], targets: Any, sw: np.ndarray | None, batch_size: int, cbs: CallbackList
     ) -> dict[str, float]:
         """One evaluation pass with the ``on_test_*`` hooks (``evaluate``, and validation inside ``fit``)."""
         cbs.on_test_begin({})
@@ -366,15 +457,14 @@ class Trainer(_Graph):
         verbose = _verbosity(verbose)
         xs = self._prepare_inputs(x)
         targets = self._prepare_targets(y)
-        sw = sample_weights(sample_weight, len(targets.loss), xs[0].dtype)
-        n = check_lengths({"x": xs[0], "y": targets.loss})
+        sw = self._sample_weights(sample_weight, len(targets), xs[0].dtype)
+        n = check_lengths({"x": xs[0], **targets.named("y")})
         cbs = self._callbacks(callbacks, verbose, {"epochs": 1, "steps": -(-n // batch_size)})
         with np.errstate(all="ignore"):
             logs = self._test_loop(xs, targets, sw, batch_size, cbs)
         if return_dict:
             return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or []]
-        return values[0] if len(values) == 1 else values
+        return self._flatten_logs(logs)
 
     def predict(
         self,
@@ -383,23 +473,23 @@ class Trainer(_Graph):
         verbose: str | int = "auto",
         steps: int | None = None,
         callbacks: list[Callback] | None = None,
-    ) -> np.ndarray:
+    ) -> Any:
         """Outputs for ``x`` in inference mode, computed in batches of ``batch_size`` (default 32), with a
-        progress bar unless ``verbose=0`` (as Keras)."""
+        progress bar unless ``verbose=0`` (as Keras); a list (or dict) of arrays for several outputs."""
         if steps is not None:
             raise InvalidArgumentError("steps is not supported for arrays: predict covers all samples.")
         batch_size = _check_positive_int("batch_size", 32 if batch_size is None else batch_size)
         verbose = _verbosity(verbose)
         xs = self._prepare_inputs(x)
         n = check_lengths({"x": xs[0], **{f"x[{i}]": a for i, a in enumerate(xs[1:], 1)}})
-        out_tensor = self._output_tensors[0]
-        out = np.empty((n, *out_tensor.shape[1:]), out_tensor.dtype)
+        outs = [np.empty((n, *t.shape[1:]), t.dtype) for t in self._output_tensors]
+        out: Any = outs if self._multi_output else outs[0]
         cbs = self._callbacks(callbacks, verbose, {"epochs": 1, "steps": -(-n // batch_size)})
         cbs.on_predict_begin({})
         with np.errstate(all="ignore"):
             predict_batches(self, xs, out, batch_size, cbs)
         cbs.on_predict_end({})
-        return out
+        return self._structure(outs)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch (no batching, no progress bar)."""
@@ -410,15 +500,14 @@ class Trainer(_Graph):
         self._require_compiled()
         xs = self._prepare_inputs(x)
         targets = self._prepare_targets(y)
-        sw = sample_weights(sample_weight, len(targets.loss), xs[0].dtype)
+        sw = self._sample_weights(sample_weight, len(targets), xs[0].dtype)
         self._ensure_flat()
-        loop = EpochLoop(self, xs, targets, sw, len(targets.loss), None, False, None)
+        loop = EpochLoop(self, xs, targets, sw, len(targets), None, False, None)
         with np.errstate(all="ignore"):
             logs = loop.run_epoch()
         if return_dict:
             return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or []]
-        return values[0] if len(values) == 1 else values
+        return self._flatten_logs(logs)
 
     def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False) -> Any:
         """Loss (and metrics) of one batch in inference mode."""

@@ -168,7 +168,7 @@ def model_to_keras(model: Any) -> dict[str, Any]:
             "trainable": True,
             "layers": layers,
             "input_layers": inputs[0] if len(inputs) == 1 else inputs,
-            "output_layers": [model.outputs[0].node.layer.name, 0, 0],
+            "output_layers": _output_layers(model),
         }
         out = keras_object("keras.src.models.functional", "Functional", config)
         out["registered_name"] = "Functional"
@@ -177,21 +177,54 @@ def model_to_keras(model: Any) -> dict[str, Any]:
     return out
 
 
+def _output_layers(model: Any) -> Any:
+    """``[name, 0, 0]`` for one output; a list of them (or a dict, as the outputs were given) for several."""
+    refs = [[name, 0, 0] for name in _producer_names(model)]
+    if not model._multi_output:
+        return refs[0]
+    return dict(zip(model._output_keys, refs)) if model._output_keys is not None else refs
+
+
+def _producer_names(model: Any) -> list[str]:
+    return [t.input_layer.name if t.node is None else t.node.layer.name for t in model.outputs]
+
+
+def _loss_to_keras(loss: Any) -> Any:
+    """A loss as Keras's compile_config holds it: a name, a serialized Loss, or a list/dict of them."""
+    from nnrun.engine import losses
+
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, (list, tuple)):
+        return [_loss_to_keras(x) for x in loss]
+    if isinstance(loss, dict):
+        return {k: _loss_to_keras(v) for k, v in loss.items()}
+    out = losses.serialize(loss)
+    return keras_object("keras.losses", out["class_name"], out["config"]) if isinstance(out, dict) else out
+
+
+def _metrics_to_keras(metrics: Any) -> Any:
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    if isinstance(metrics, (list, tuple)):
+        return [_metrics_to_keras(m) for m in metrics]
+    if isinstance(metrics, dict):
+        return {k: _metrics_to_keras(m) for k, m in metrics.items()}
+    return _metric_to_keras(metrics)
+
+
 def compile_to_keras(model: Any) -> dict[str, Any]:
     """Keras's ``compile_config``: the optimizer, loss and metrics (``{}`` when not compiled)."""
     if not model.compiled:
         return {}
-    from nnrun.engine import losses
-
     optimizer = model.optimizer
-    loss = losses.serialize(model.loss)
-    if isinstance(loss, dict):
-        loss = keras_object("keras.losses", loss["class_name"], loss["config"])
-    metrics = [m if isinstance(m, str) else _metric_to_keras(m) for m in model._metric_ids]
+    given = model._compile_config
+    loss = _loss_to_keras(given["loss"] if model._multi_output else model.loss)
+    metrics = _metrics_to_keras(given.get("metrics"))
     return {
         "optimizer": keras_object("keras.optimizers", type(optimizer).__name__, _optimizer_config(optimizer)),
         "loss": loss,
-        "loss_weights": None,
+        "loss_weights": given.get("loss_weights"),
         "metrics": metrics or None,
         "weighted_metrics": None,
         "run_eagerly": False,
@@ -291,7 +324,10 @@ def _functional_from_keras(config: dict[str, Any], model_cls: Any) -> Any:
         return [spec[0]] if spec and isinstance(spec[0], str) else [s[0] for s in spec]
 
     inputs = [tensors[n] for n in names(config.get("input_layers", []))]
-    outputs = [tensors[n] for n in names(config.get("output_layers", []))]
+    spec = config.get("output_layers", [])
+    outputs: Any = (
+        {k: tensors[v[0]] for k, v in spec.items()} if isinstance(spec, dict) else [tensors[n] for n in names(spec)]
+    )
     return model_cls(inputs, outputs, name=config.get("name"))
 
 
@@ -299,19 +335,29 @@ def compile_from_keras(model: Any, config: dict[str, Any]) -> None:
     """``model.compile`` from Keras's ``compile_config``."""
     from nnrun.engine import optimizers
 
-    for key, default in (("loss_weights", None), ("weighted_metrics", None)):
-        if config.get(key, default) not in (default, [], {}):
-            raise DataError(f"compile_config: nnrun does not support {key}={config[key]!r}.")
+    if config.get("weighted_metrics") not in (None, [], {}):
+        raise DataError(f"compile_config: nnrun does not support weighted_metrics={config['weighted_metrics']!r}.")
     opt = config.get("optimizer") or "rmsprop"
     if isinstance(opt, dict):
         cls = optimizers.OPTIMIZERS.get(opt.get("class_name", ""), "compile_config.optimizer")
         opt = cls.from_config(fit_arguments(cls, opt.get("config") or {}, "compile_config.optimizer"))
-    loss = config.get("loss")
-    if isinstance(loss, dict):
-        from nnrun.engine.losses import LOSSES
+    loss = _from_keras_objects(config.get("loss"), "loss")
+    metrics = _from_keras_objects(config.get("metrics"), "metrics")
+    model.compile(optimizer=opt, loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics or None)
 
-        cls = LOSSES.get(loss.get("class_name", ""), "compile_config.loss")
-        loss = cls.from_config(fit_arguments(cls, loss.get("config") or {}, "compile_config.loss"))
-    metrics = config.get("metrics") or []
-    metrics = [m.get("class_name") if isinstance(m, dict) else m for m in metrics]
-    model.compile(optimizer=opt, loss=loss, metrics=metrics or None)
+
+def _from_keras_objects(value: Any, kind: str) -> Any:
+    """Losses or metrics from a compile_config: names stay names; serialized objects become objects with their
+    whole config (a ``Recall(name="recall")`` keeps its name, so its history key stays ``recall``)."""
+    if isinstance(value, (list, tuple)):
+        return [_from_keras_objects(v, kind) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" not in value:  # keyed by output name
+        return {k: _from_keras_objects(v, kind) for k, v in value.items()}
+    from nnrun.engine.losses import LOSSES
+    from nnrun.engine.metrics import METRICS
+
+    where = f"compile_config.{kind}"
+    cls = (LOSSES if kind == "loss" else METRICS).get(value.get("class_name", ""), where)
+    return cls.from_config(fit_arguments(cls, value.get("config") or {}, where))
