@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from nnrun import __version__
 from nnrun.cli import app
 from nnrun.config import config_json_schema, load_config
-from nnrun.config.build import build_model, prepare
+from nnrun.config.build import build_model
+from nnrun.experiment import prepare
 from nnrun.runs.store import create_run_folder
 
 ROOT = Path(__file__).parent.parent
@@ -154,7 +155,7 @@ def test_set_name_and_seed_options(small, tmp_path):
 def test_runs_dir_from_the_environment(small, tmp_path):
     result = invoke("train", small, "--set", "train.epochs=1", env={"NNRUN_RUNS_DIR": str(tmp_path / "env-runs")})
     assert result.exit_code == 0, result.output
-    assert only_run(tmp_path / "env-runs").name.endswith("-small")
+    assert only_run(tmp_path / "env-runs").name.endswith("-small-epochs=1")
 
 
 def test_config_error_exits_2_with_every_problem_and_creates_no_folder(small, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from nnrun.report import render_plots
 from nnrun.report.confusion import confusion_plots
 from nnrun.runs import start_run, write_result
 from nnrun.runs.checkpoint import CheckpointingObserver, open_resume, previous_log, restart_run
+from nnrun.runs.naming import default_run_name
 from nnrun.runs.store import RunFolder, check_runs_dir
 from nnrun.trial import TrialResult, run_trial
 
@@ -60,12 +62,20 @@ def train(
             raise InvalidArgumentError("Give the experiment's CONFIG (a YAML file), or --resume RUN to continue a run.")
         else:
             resolved = load_config(config, overrides(set_, name, seed))
+            if name is None:  # the run is named after what the command line changed
+                resolved.name = default_run_name(resolved.name, overrides(set_, None, seed))
         experiment = prepare(resolved)
         tracking = live_settings(experiment.config, tensorboard, mlflow)
         display = TrainingDisplay(stdout, quiet=quiet)
         with StopSignals(lambda message: display.console.print(f"\n{message}", style="yellow")) as signals:
             if checkpoint is None:
-                folder = start_run(root, experiment)
+                folder = start_run(
+                    root,
+                    experiment,
+                    user_config=resolved._user,
+                    overrides=overrides(set_, name, seed),
+                    command=["nnrun", *sys.argv[1:]],
+                )
             else:
                 folder = resumed
                 restart_run(folder, experiment, checkpoint)

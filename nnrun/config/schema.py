@@ -389,6 +389,8 @@ class ExperimentConfig(StrictModel):
     # where it was read from: the file and the line of every key (for errors found after validation)
     _source: str | None = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)
+    # the mapping as the user wrote it (file plus --set overrides), before any default: what a run "is"
+    _user: dict | None = PrivateAttr(None)
 
     def resolved(self, task: str | None = None) -> ExperimentConfig:
         """Every default in place: hidden-layer defaults on the dense layers, loss and optimizer arguments,

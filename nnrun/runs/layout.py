@@ -33,6 +33,7 @@ FIGURES = "figures"
 SWEEP_FILES = (MANIFEST, SWEEP_YAML)  # a folder holding either is a sweep folder
 
 CONFIG = "config.yaml"
+USER_CONFIG = "user_config.yaml"  # the config as the user wrote it, with the command line's overrides
 HISTORY = "history.json"
 METRICS = "metrics.json"
 SUMMARY_TXT = "summary.txt"

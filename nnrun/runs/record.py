@@ -27,11 +27,19 @@ def history_record(result: TrialResult) -> dict[str, Any]:
     return record
 
 
-def start_run(runs_dir: str | Path, experiment: Experiment) -> RunFolder:
-    """A new run folder holding the resolved config, with status ``running``."""
+def start_run(
+    runs_dir: str | Path,
+    experiment: Experiment,
+    user_config: dict | None = None,
+    **provenance: object,
+) -> RunFolder:
+    """A new run folder holding the resolved config (and ``user_config.yaml``, the config as the user wrote it),
+    with status ``running``; ``provenance`` (``overrides``, ``command``) is recorded in the status."""
     folder = create_run_folder(runs_dir, experiment.config.name)
     folder.write_yaml(layout.CONFIG, experiment.config.to_yaml_dict())
-    folder.set_status("running", pid=os.getpid())
+    if user_config is not None:
+        folder.write_yaml(layout.USER_CONFIG, user_config)
+    folder.set_status("running", pid=os.getpid(), **provenance)
     return folder
 
 
