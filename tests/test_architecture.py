@@ -1,7 +1,8 @@
 """The layering of STYLE.md, enforced: every ``import`` of nnrun (top level or inside a function) is read
 with ``ast`` and checked against the packages each layer may use.
 
-    cli → (config, sweep, runs, report) → (experiment, trial, results) → (engine, data, datasets)
+    cli → (config, sweep, runs, report, tracking) → (experiment, trial, inference, export)
+        → (results, evaluation) → (engine, data, datasets)
 
 The engine imports nothing of nnrun outside itself but ``errors``; report imports neither runs nor sweep;
 nothing but the console-script entry point imports the CLI.
@@ -16,12 +17,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nnrun"
 
+HIGHER = ("cli", "config", "sweep", "runs", "report", "tracking", "experiment", "trial", "inference", "export")
 # layer → the top-level nnrun modules it must never import
 FORBIDDEN: dict[str, set[str]] = {
-    "engine": {"cli", "config", "sweep", "runs", "report", "experiment", "trial", "results", "data", "datasets"},
-    "data": {"cli", "config", "sweep", "runs", "report", "experiment", "trial", "results"},
-    "datasets": {"cli", "config", "sweep", "runs", "report", "experiment", "trial", "results", "data"},
-    "results": {"cli", "config", "sweep", "runs", "report", "experiment", "trial"},
+    "evaluation": {"cli", "config", "sweep", "runs", "report", "experiment", "trial", "inference", "export", "tracking"},
+    "inference": {"cli", "sweep", "report", "tracking", "export"},
+    "export": {"cli", "sweep", "report", "tracking"},
+    "tracking": {"cli", "sweep"},
+    "engine": set(HIGHER) | {"data", "datasets", "results", "evaluation"},
+    "data": set(HIGHER) | {"results", "evaluation"},
+    "datasets": set(HIGHER) | {"data", "results", "evaluation"},
+    "results": set(HIGHER),
     "trial": {"cli", "sweep", "runs", "report"},
     "experiment": {"cli", "sweep", "runs", "report", "trial"},
     "config": {"cli", "sweep", "runs", "report", "trial"},
