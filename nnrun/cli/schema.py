@@ -9,16 +9,21 @@ from typing import Annotated
 
 import typer
 
-from nnrun.cli.common import stdout
-from nnrun.cli.errors import EXIT_USAGE, report
+from nnrun.cli.common import DebugOpt, stdout
+from nnrun.cli.errors import EXIT_USAGE, cli_errors, report
 from nnrun.config import config_json_schema
 
 
 def schema(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema to this file, not stdout.")] = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Print the JSON Schema of the config (use it with '# yaml-language-server: $schema=FILE')."""
-    text = json.dumps(config_json_schema(), indent=2) + "\n"
+    with cli_errors(debug):
+        _write(json.dumps(config_json_schema(), indent=2) + "\n", out)
+
+
+def _write(text: str, out: Path | None) -> None:
     if out is None:
         stdout.out(text, end="", highlight=False)
         return
