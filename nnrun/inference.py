@@ -321,6 +321,9 @@ def load_run(path: str | Path) -> LoadedRun:
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise DataError(f"RUN {path}: no such run folder.")
+    from nnrun.runs.format import check_readable  # here: nnrun.runs imports this module
+
+    check_readable(folder)  # a newer nnrun's folder is refused (exit 2), never misread
     config_file = folder / "config.yaml"
     if not config_file.is_file():
         raise DataError(f"RUN {path}: not a run folder (it has no config.yaml).")

@@ -33,6 +33,7 @@ def root(
 from nnrun.cli.check import check  # noqa: E402
 from nnrun.cli.evaluate import evaluate  # noqa: E402
 from nnrun.cli.export import export  # noqa: E402
+from nnrun.cli.migrate import migrate  # noqa: E402
 from nnrun.cli.plot import plot  # noqa: E402
 from nnrun.cli.predict import predict  # noqa: E402
 from nnrun.cli.runs import runs  # noqa: E402
@@ -51,6 +52,7 @@ app.command("track")(track)
 app.command("predict")(predict)
 app.command("evaluate")(evaluate)
 app.command("export")(export)
+app.command("migrate")(migrate)
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nnrun.runs.format import FORMAT_VERSION, NNRUN_VERSION
+
 FINAL = ("completed", "diverged")  # outcomes a resumed sweep keeps; failed and interrupted trials run again
 
 
@@ -93,6 +95,11 @@ class SweepManifest:
     """How many times each parameter combination runs (with different seeds)."""
     trials: list[TrialEntry] = field(default_factory=list)
     """Every trial, in order."""
+    format_version: int | None = FORMAT_VERSION
+    """The folder's format (:mod:`nnrun.runs.format`); None for a manifest written before versions (format 0),
+    which is written back without one (a resumed folder keeps its format until ``nnrun migrate``)."""
+    nnrun_version: str | None = NNRUN_VERSION
+    """The nnrun release that wrote the folder; None when not recorded."""
 
     def trial(self, trial_id: str) -> TrialEntry:
         """The entry of ``trial_id``; KeyError if the sweep has no such trial."""
@@ -106,7 +113,9 @@ class SweepManifest:
         return [t for t in self.trials if not t.done]
 
     def to_json(self) -> dict[str, Any]:
+        version = {"format_version": self.format_version, "nnrun_version": self.nnrun_version}
         return {
+            **(version if self.format_version is not None else {}),
             "name": self.name,
             "fingerprint": self.fingerprint,
             "created": self.created,
@@ -131,6 +140,8 @@ class SweepManifest:
             parameters=[str(p) for p in parameters] if isinstance(parameters, list) else None,
             repeats=repeats if isinstance(repeats, int) and not isinstance(repeats, bool) else 1,
             trials=[TrialEntry.from_json(t) for t in trials if isinstance(t, Mapping)],
+            format_version=data.get("format_version"),
+            nnrun_version=data["nnrun_version"] if isinstance(data.get("nnrun_version"), str) else None,
         )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from nnrun.errors import InvalidArgumentError, StoreError
+from nnrun.runs.format import version_fields
 
 RUNS_DIR_ENV = "NNRUN_RUNS_DIR"
 
@@ -163,10 +164,13 @@ class RunFolder:
     def set_status(self, status: str, **details: Any) -> None:
         """Record the run's state: running, completed, failed, interrupted or diverged.
 
+        The first status of a folder records its format first (``format_version``, ``nnrun_version``).
         ``running`` also records who runs it (host, pid and the pid's start time), so that a reader can
         tell a live run from one whose process was killed (:func:`effective_status`).
         """
-        current = self.read_status() or {}
+        current = self.read_status()
+        if current is None:  # the first status: the folder's format (an existing folder keeps its own)
+            current = version_fields()
         record = {**current, "status": status, "updated": now_iso(), **details}
         record.setdefault("started", record["updated"])
         if status == "running":

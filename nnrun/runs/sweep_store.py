@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 from nnrun.errors import NnrunError
 from nnrun.results import TrialRow
 from nnrun.runs import layout
+from nnrun.runs.format import check_readable
 from nnrun.runs.manifest import FINAL, SweepManifest, TrialEntry
 from nnrun.runs.record import write_result
 from nnrun.runs.store import RunFolder, create_run_folder, now_iso, slug, to_json
@@ -72,6 +73,7 @@ class SweepFolder(RunFolder):
     # -- manifest ----------------------------------------------------------------------------------
 
     def read_manifest(self) -> SweepManifest:
+        check_readable(self.path)  # a newer nnrun's folder is refused, never rewritten
         data = json.loads((self.path / layout.MANIFEST).read_text())
         if not isinstance(data, dict):
             raise NnrunError(f"{self.path / layout.MANIFEST} is not a sweep manifest (a JSON object)")
@@ -178,6 +180,7 @@ def open_sweep_folder(path: str | Path) -> SweepFolder:
     folder = SweepFolder(Path(path))
     if not (folder.path / layout.MANIFEST).is_file():
         raise NnrunError(f"{folder.path} is not a sweep folder (it has no manifest.json)")
+    check_readable(folder.path)  # before taking the lock
     folder.lock()
     folder.read_manifest()
     return folder
