@@ -1,13 +1,17 @@
-"""nnrun sweep --executor ray, on a real local Ray instance (num_cpus=2) started once for this module."""
+"""nnrun sweep --executor ray: on a real local Ray instance (num_cpus=2, started once for the tests that use it)
+and on a real two-node cluster started with ``ray start``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,8 +21,10 @@ from typer.testing import CliRunner
 
 from nnrun.cli import app
 from nnrun.sweep import ProcessExecutor, TrialTask, open_folder, plan_sweep, run_sweep
+from nnrun.sweep.events import EpochEnded, TrialStarted
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parent.parent
 EXERCISE = ROOT / "configs" / "sweep_activation_initializer.yaml"
@@ -26,13 +32,116 @@ QUICK = ["train.epochs=2", "data.limit=400"]
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     yield
     ray.shutdown()
 
 
+# -- a real two-node cluster (first in this module, before the local instance starts) -----------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RayNode:
+    """``ray start --block`` in its own session and temp dir; ``stop()`` ends its processes and only those."""
+
+    def __init__(self, args: list[str], temp_dir: Path, env: dict[str, str]) -> None:
+        self.temp_dir, self.log = temp_dir, temp_dir.with_suffix(".log")
+        ray_cli = Path(sys.executable).with_name("ray")
+        common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats", "--block"]
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [str(ray_cli), "start", *args, "--temp-dir", str(temp_dir), *common],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its daemons share this process group, which no other test uses
+            )
+
+    def wait_started(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while "Ray runtime started" not in self.log.read_text():
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """SIGTERM to this node's process group (what ``ray start --block`` handles), SIGKILL if it lingers, then
+        any process left that names this node's own temp dir. Never ``ray stop``: it kills every Ray process."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                if str(self.temp_dir).encode() in cmdline.read_bytes():
+                    os.kill(int(cmdline.parent.name), signal.SIGKILL)
+
+
+@pytest.fixture
+def two_node_cluster(monkeypatch):
+    """A head node and a second node, each with one CPU, on this machine; yields (address, env)."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # nodes and driver share the token in ~/.ray/auth_token
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    subprocess.run([ray_cli, "get-auth-token", "--generate"], check=True, capture_output=True, timeout=60)
+    env = dict(os.environ)
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="nnray"))  # short: Ray's socket paths must fit in 107 bytes
+    head_ports = ["--ray-client-server-port", str(free_port()), "--dashboard-port", str(free_port())]
+    nodes = [RayNode(["--head", "--port", str(port), "--include-dashboard=false", *head_ports], root / "h", env)]
+    try:
+        nodes[0].wait_started()
+        nodes.append(RayNode(["--address", f"127.0.0.1:{port}"], root / "n", env))
+        nodes[1].wait_started()
+        yield f"127.0.0.1:{port}", env
+    finally:
+        for node in reversed(nodes):
+            node.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+CLUSTER_NODES = """\
+import json, sys, ray
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+print(json.dumps(sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])))
+"""
+
+
+def test_a_sweep_joins_a_two_node_cluster_and_records_where_each_trial_ran(two_node_cluster, tmp_path):
+    address, env = two_node_cluster
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "nnrun", "sweep", str(EXERCISE), "--executor", "ray", "--address", address]
+    cmd += ["--runs-dir", str(runs), "--set", "train.epochs=3", "--set", "data.limit=1500", "-q"]
+    cmd += ["--param", "model.hidden.kernel_initializer=zeros,he_normal"]  # 6 trials, on 2 one-CPU nodes
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=env)
+    assert done.returncode == 0, done.stderr
+    nodes = subprocess.run(
+        [sys.executable, "-c", CLUSTER_NODES, address], capture_output=True, text=True, timeout=120, env=env
+    )
+    cluster = set(json.loads(nodes.stdout))
+    assert len(cluster) == 2, nodes.stderr  # the sweep added no node (it started no Ray instance of its own)
+    (sweep,) = list(runs.iterdir())
+    rows = json.loads((sweep / "summary.json").read_text())
+    assert len(rows) == 6 and all(r["status"] == "completed" for r in rows)
+    ran_on = [json.loads((sweep / r["folder"] / "metrics.json").read_text())["ran_on"] for r in rows]
+    assert {r["node_id"] for r in ran_on} == cluster  # both nodes ran trials, and only they did
+    assert {r["hostname"] for r in ran_on} == {socket.gethostname()}
+    assert "2 workers" in (sweep / "log.txt").read_text()
+
+
+@pytest.mark.usefixtures("local_ray")
 def test_ray_gives_the_same_metrics_as_the_process_pool():
     from nnrun.sweep.ray_executor import RayExecutor
 
@@ -42,7 +151,7 @@ def test_ray_gives_the_same_metrics_as_the_process_pool():
     ray_executor.start()
     assert ray_executor.workers == 2
     events = []
-    on_ray = dict(ray_executor.run(tasks, lambda *e: events.append(e), lambda: False))
+    on_ray = dict(ray_executor.run(tasks, events.append, lambda: False))
     pool = ProcessExecutor(workers=2)
     try:
         on_pool = dict(pool.run(tasks, lambda *e: None, lambda: False))
@@ -54,10 +163,13 @@ def test_ray_gives_the_same_metrics_as_the_process_pool():
         assert result.history == on_pool[trial_id].history
         for key, value in result.weights.items():
             np.testing.assert_array_equal(value, on_pool[trial_id].weights[key])
-        assert set(result.plots) == {"loss.png", "accuracy.png"}
-    assert {kind for _, kind, _ in events} >= {"start", "epoch"}
+        assert set(result.plots) == set(on_pool[trial_id].plots) >= {"loss.png", "accuracy.png"}
+        assert result.ran_on["node_id"] == ray.get_runtime_context().get_node_id()  # one node: the driver's
+        assert result.metrics["ran_on"] == result.ran_on
+    assert {type(e) for e in events} >= {TrialStarted, EpochEnded}
 
 
+@pytest.mark.usefixtures("local_ray")
 def test_the_cli_runs_on_ray_and_writes_the_usual_folder(tmp_path):
     result = runner.invoke(
         app,
@@ -88,15 +200,14 @@ class KillOnFirstStart:
 
     def on_sweep_begin(self, *args): ...
 
-    def on_event(self, trial_id, kind, info):
-        if trial_id == self.trial_id and kind == "start":
+    def on_event(self, event):
+        if isinstance(event, TrialStarted) and event.trial_id == self.trial_id:
             self.starts += 1
             if self.starts == 1:
-                os.kill(info["pid"], signal.SIGKILL)
-
-    def on_trial_end(self, *args): ...
+                os.kill(event.where.pid, signal.SIGKILL)
 
 
+@pytest.mark.usefixtures("local_ray")
 @pytest.mark.parametrize(("max_retries", "expected"), [(2, "completed"), (0, "failed")])
 def test_a_killed_worker_is_retried_or_recorded_as_failed(tmp_path, max_retries, expected):
     from nnrun.sweep.ray_executor import RayExecutor

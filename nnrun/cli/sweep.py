@@ -12,7 +12,11 @@ from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors,
 from nnrun.cli.signals import StopSignals
 from nnrun.cli.sweep_display import SweepDisplay, ranked_table
 from nnrun.errors import InvalidArgumentError
+from nnrun.runs.store import check_runs_dir
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
+from nnrun.sweep.executors import EXECUTORS
+
+EXECUTOR_HELP = ", ".join(f"{name} ({EXECUTORS.get(name).help})" for name in EXECUTORS)
 
 
 def sweep(
@@ -31,25 +35,32 @@ def sweep(
     set_: SetOpt = None,
     runs_dir: RunsDirOpt = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", "-w", min=1, help="Parallel trials (default: the number of cores).")
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="--executor process: parallel trials (default: the cores; at most the trials).",
+        ),
     ] = None,
     executor: Annotated[
         str,
-        typer.Option(
-            "--executor", help="process (a local pool), serial (this process) or ray (pip install 'nnrun\\[ray]')."
-        ),
+        typer.Option("--executor", help=f"Where trials run: {EXECUTOR_HELP}."),
     ] = "process",
     address: Annotated[
         str | None,
         typer.Option(
             "--address",
-            help="--executor ray: a running cluster ('auto' or ray://host:port); default: start a local Ray instance.",
+            help="--executor ray: join the running cluster at HOST:PORT (or ray://HOST:PORT, or auto); "
+            "default: start a local Ray instance.",
         ),
     ] = None,
     cpus_per_trial: Annotated[
-        int,
-        typer.Option("--cpus-per-trial", min=1, help="--executor ray: CPUs each trial uses (and its BLAS threads)."),
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--cpus-per-trial", min=1, help="--executor ray: CPUs each trial uses (and its BLAS threads); default 1."
+        ),
+    ] = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", help="Resume this sweep folder: run its missing, failed and interrupted trials."),
@@ -63,8 +74,11 @@ def sweep(
 
     Re-running the same command resumes the sweep: finished trials are skipped."""
     with cli_errors(debug):
-        if config is None and resume is None:
-            raise InvalidArgumentError("give a CONFIG file, or --resume SWEEP_FOLDER")
+        check_inputs(config, resume, new, set_, param)
+        pool = make_executor(executor, workers, address, cpus_per_trial)  # checks the options; starts nothing
+        root = runs_dir_or_default(runs_dir)
+        if resume is None and not dry_run:
+            check_runs_dir(root)
         plan = plan_sweep(config, overrides(set_), param) if config is not None else plan_from_sweep_folder(resume)
         for warning in plan.warnings:
             warn(warning)
@@ -73,20 +87,16 @@ def sweep(
             for t in plan.trials:
                 stdout.print(f"  {t.id}  {t.label}  seed {t.seed}", highlight=False, markup=False)
             raise typer.Exit(EXIT_OK)
-        folder, _ = open_folder(plan, runs_dir_or_default(runs_dir), resume, new)
-        display = SweepDisplay(stdout, plan.trials, plan.metric, quiet)
-        try:
-            with StopSignals(lambda m: display.console.print(f"\n{m}", style="yellow")) as stopper:
-                outcome = run_sweep(
-                    plan,
-                    folder,
-                    make_executor(executor, workers),
-                    display,
-                    stopper.requested,
-                    log=lambda: "\n".join([*display.lines, ""]),
-                )
-        finally:
-            display.close()
+        with pool:  # joins the cluster (or fails, exit 2) before any folder is made
+            folder, _ = open_folder(plan, root, resume, new)
+            display = SweepDisplay(stdout, plan.trials, plan.metric, quiet)
+            try:
+                with StopSignals(lambda m: display.console.print(f"\n{m}", style="yellow")) as stopper:
+                    outcome = run_sweep(
+                        plan, folder, pool, display, stopper.requested, log=lambda: "\n".join([*display.lines, ""])
+                    )
+            finally:
+                display.close()
         stdout.print(
             ranked_table(
                 rank(outcome.rows, plan.metric, plan.mode, list(plan.spec.parameters)),
@@ -108,3 +118,23 @@ def sweep(
             report("some trials failed; see their error.txt, and re-run the command to retry them")
             raise typer.Exit(EXIT_FAILED)
         raise typer.Exit(EXIT_OK)
+
+
+def check_inputs(
+    config: Path | None, resume: Path | None, new: bool, sets: list[str] | None, params: list[str] | None
+) -> None:
+    """The combinations of CONFIG, --resume, --new, --set and --param that mean something; others exit 2."""
+    if config is None and resume is None:
+        raise InvalidArgumentError("give a CONFIG file, or --resume SWEEP_FOLDER")
+    if resume is not None and new:
+        raise InvalidArgumentError(
+            f"--new starts a new sweep, --resume continues one: give one of them. Received: --resume {resume} --new"
+        )
+    if resume is not None and config is None:
+        for flag, given in (("--set", sets), ("--param", params)):
+            if given:
+                raise InvalidArgumentError(
+                    f"{flag} does not apply to --resume {resume}: a resumed sweep runs its remaining trials with "
+                    f"the config and sweep it started with (its sweep.yaml). To change them, start a new sweep: "
+                    f"nnrun sweep CONFIG {flag} ... Received: {flag} {' '.join(given)}"
+                )

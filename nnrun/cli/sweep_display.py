@@ -4,6 +4,7 @@ result, then the ranked table. Plain lines when not in a terminal."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,28 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from nnrun.sweep.events import BatchProgress, EpochEnded, SweepEvent, TrialFinished
 from nnrun.sweep.spec import TrialPoint
-from nnrun.trial import TrialResult
+
+
+@dataclass
+class RunningTrial:
+    """What the display knows of a running trial: when it started, its epoch (from 1) and latest logs."""
+
+    start: float
+    epoch: int = 0
+    epochs: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
 
 
 class SweepDisplay:
-    """A :class:`~nnrun.sweep.runner.SweepObserver` rendering to a rich console; keeps a plain log."""
+    """A :class:`~nnrun.sweep.events.SweepObserver` rendering to a rich console; keeps a plain log."""
 
     def __init__(self, console: Console, trials: list[TrialPoint], metric: str, quiet: bool = False) -> None:
         self.console, self.metric, self.quiet = console, metric, quiet
         self.labels = {t.id: t.label + (f" (repeat {t.repeat})" if t.repeat else "") for t in trials}
         self.lines: list[str] = []
-        self.running: dict[str, dict[str, Any]] = {}
+        self.running: dict[str, RunningTrial] = {}
         self._live: Live | None = None
         self._progress: Progress | None = None
 
@@ -60,17 +71,21 @@ class SweepDisplay:
             self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
             self._live.start()
 
-    def on_event(self, trial_id: str, kind: str, info: dict[str, Any]) -> None:
-        state = self.running.setdefault(trial_id, {"start": time.monotonic()})
-        state.update(info)
-        state["kind"] = kind
+    def on_event(self, event: SweepEvent) -> None:
+        if isinstance(event, TrialFinished):
+            self._finished(event)
+        else:
+            state = self.running.setdefault(event.trial_id, RunningTrial(time.monotonic()))
+            if isinstance(event, (BatchProgress, EpochEnded)):
+                state.epoch, state.epochs, state.logs = event.epoch, event.epochs, event.logs
         if self._live is not None:
             self._live.update(self._render())
 
-    def on_trial_end(self, trial_id: str, result: TrialResult, value: float | None) -> None:
-        state = self.running.pop(trial_id, {})
-        seconds = result.duration or (time.monotonic() - state.get("start", time.monotonic()))
-        shown = f"{self.metric} {value:.4f}" if value is not None else ""
+    def _finished(self, event: TrialFinished) -> None:
+        result, trial_id = event.result, event.trial_id
+        state = self.running.pop(trial_id, None)
+        seconds = result.duration or (time.monotonic() - state.start if state is not None else 0.0)
+        shown = f"{self.metric} {event.value:.4f}" if event.value is not None else ""
         mark = {"completed": "done", "diverged": "DIVERGED", "failed": "FAILED", "interrupted": "stopped"}[
             result.status
         ]
@@ -78,8 +93,6 @@ class SweepDisplay:
         self.say(f"{mark:>8} {trial_id} {self.labels.get(trial_id, '')}  {detail}  ({seconds:.1f}s)")
         if self._progress is not None:
             self._progress.advance(self._task)
-        if self._live is not None:
-            self._live.update(self._render())
 
     def close(self) -> None:
         if self._live is not None:
@@ -89,8 +102,8 @@ class SweepDisplay:
     def _render(self) -> Group:
         rows = Table.grid(padding=(0, 2))
         for trial_id, state in sorted(self.running.items()):
-            epoch = f"epoch {state.get('epoch', 0)}/{state.get('epochs', '?')}" if "epochs" in state else "starting"
-            logs = state.get("logs") or {}
+            epoch = f"epoch {state.epoch}/{state.epochs}" if state.epochs else "starting"
+            logs = state.logs
             metric = self.metric if self.metric in logs else next((k for k in ("loss",) if k in logs), None)
             rows.add_row(
                 f"  {trial_id}", self.labels.get(trial_id, ""), epoch, f"{metric} {logs[metric]:.4f}" if metric else ""

@@ -1,19 +1,24 @@
 """Trials as Ray tasks, on a local Ray instance or a running cluster (``pip install 'nnrun[ray]'``).
 
-Each trial is a Ray task calling the same function as the local executors. A prepared data set is put in
-Ray's object store once and shared by every task that uses it (workers need no shared filesystem and
-nothing is pickled into each task); results come back to the driver, the only writer of the sweep folder.
+Each trial is a Ray task calling the same worker body as the local executors
+(:func:`~nnrun.sweep.worker.run_task`). A prepared data set is put in Ray's object store once and shared by
+every task that uses it (workers need no shared filesystem and nothing is pickled into each task); results
+come back to the driver, the only writer of the sweep folder. Each result says on which node it ran.
 A task whose worker process dies is retried ``max_retries`` times, then recorded as failed.
 """
 
 from __future__ import annotations
 
+import socket
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from nnrun.errors import InvalidArgumentError
-from nnrun.sweep.executors import EventSink, TrialTask
+from nnrun.sweep.events import EventSink, Placement, ProgressEvent, TrialStarted
+from nnrun.sweep.executors import ExecutorBase
+from nnrun.sweep.worker import TrialTask, placed, run_task
 from nnrun.trial import TrialResult
 
 INSTALL = "pip install 'nnrun[ray]'"
@@ -30,24 +35,26 @@ def import_ray() -> Any:
     return ray
 
 
-class RayExecutor:
-    """Runs trials on Ray: ``address=None`` starts a local instance; ``"auto"`` or ``"ray://host:port"`` joins
-    a running cluster."""
+class RayExecutor(ExecutorBase):
+    """Runs trials on Ray: ``address=None`` starts a local instance (or joins ``$RAY_ADDRESS``); ``HOST:PORT``,
+    ``ray://HOST:PORT`` or ``auto`` joins a running cluster, and fails if none answers there."""
 
     name = "ray"
 
     def __init__(
-        self, address: str | None = None, cpus_per_trial: int = 1, max_retries: int = 2, num_cpus: int | None = None
+        self,
+        address: str | None = None,
+        cpus_per_trial: int = 1,
+        max_retries: int = 2,
+        num_cpus: int | None = None,
+        connect_timeout: float = 5.0,
     ) -> None:
         self.ray = import_ray()
-        if cpus_per_trial < 1:
+        if isinstance(cpus_per_trial, bool) or not isinstance(cpus_per_trial, int) or cpus_per_trial < 1:
             raise InvalidArgumentError(f"--cpus-per-trial must be at least 1. Received: {cpus_per_trial}")
-        self.address, self.cpus_per_trial, self.max_retries, self.num_cpus = (
-            address,
-            cpus_per_trial,
-            max_retries,
-            num_cpus,
-        )
+        self.address = None if address is None else check_address(address)
+        self.cpus_per_trial, self.max_retries, self.num_cpus = cpus_per_trial, max_retries, num_cpus
+        self.connect_timeout = connect_timeout
         self.workers = 1
         self._started_here = False
 
@@ -55,15 +62,17 @@ class RayExecutor:
         """Connect to (or start) Ray; ``workers`` becomes the number of trials the cluster runs at once."""
         ray = self.ray
         if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
+            options: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
             if self.address is None:
-                options["num_cpus"] = self.num_cpus
-            ray.init(address=self.address, **options)
+                ray.init(include_dashboard=False, num_cpus=self.num_cpus, **options)
+            else:
+                connect(ray, self.address, self.connect_timeout, options)
             self._started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, cpus // self.cpus_per_trial)
 
     def close(self) -> None:
+        """Disconnect (a local instance started here stops; a cluster keeps running)."""
         if self._started_here and self.ray.is_initialized():
             self.ray.shutdown()
         self._started_here = False
@@ -83,13 +92,21 @@ class RayExecutor:
         events = Queue(actor_options={"num_cpus": 0})
         stop = ray.remote(num_cpus=0)(_StopFlag).remote()
         trial = ray.remote(num_cpus=self.cpus_per_trial, max_retries=self.max_retries)(_ray_trial)
-        data_refs = self._share_data(tasks)
-        refs = {trial.remote(t, data_refs[_data_key(t)], events, stop, self.cpus_per_trial): t for t in tasks}
+        data_refs, unprepared = self._share_data(tasks)
+        for task in tasks:
+            if task.id in unprepared:
+                yield task.id, unprepared[task.id]
+        refs = {
+            trial.remote(t, data_refs[_data_key(t)], events, stop, self.cpus_per_trial): t
+            for t in tasks
+            if t.id not in unprepared
+        }
         pending = list(refs)
+        started: dict[str, Placement] = {}
         stopping = False
         while pending:
             ready, pending = ray.wait(pending, num_returns=1, timeout=0.1)
-            _drain(events, Empty, on_event)
+            started.update(_drain(events, Empty, on_event))
             if should_stop() and not stopping:
                 stopping = True
                 stop.set.remote()
@@ -104,22 +121,74 @@ class RayExecutor:
                 except Exception as e:
                     status = "interrupted" if stopping else "failed"
                     reason = "its Ray worker died (after retries)" if _worker_died(ray, e) else str(e).splitlines()[0]
-                    result = TrialResult(
-                        status=status, stop_reason=f"{status}: {reason}", error=f"{type(e).__name__}: {e}"
+                    result = placed(
+                        TrialResult(status=status, stop_reason=f"{status}: {reason}", error=f"{type(e).__name__}: {e}"),
+                        started.get(task.id),
                     )
                 yield task.id, result
         _drain(events, Empty, on_event)
 
-    def _share_data(self, tasks: list[TrialTask]) -> dict[str, Any]:
-        """Each distinct data set, prepared once here and put in the object store."""
-        from nnrun.config.build import prepare
+    def _share_data(self, tasks: list[TrialTask]) -> tuple[dict[str, Any], dict[str, TrialResult]]:
+        """Each distinct data set, prepared once here and put in the object store; and a failed result for each
+        task whose data could not be prepared."""
+        from nnrun.experiment import prepare
 
         refs: dict[str, Any] = {}
+        failures: dict[str, TrialResult] = {}
         for task in tasks:
             key = _data_key(task)
             if key not in refs:
-                refs[key] = self.ray.put(prepare(task.config).dataset)
-        return refs
+                try:
+                    refs[key] = self.ray.put(prepare(task.config).dataset)
+                except Exception as e:
+                    refs[key] = TrialResult(
+                        status="failed",
+                        stop_reason=f"failed: {e}",
+                        error=f"{type(e).__name__}: {e}",
+                        traceback=traceback.format_exc(),
+                    )
+            if isinstance(refs[key], TrialResult):
+                failures[task.id] = refs[key]
+        return refs, failures
+
+
+def check_address(address: str) -> str:
+    """``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``; anything else is an :class:`InvalidArgumentError`."""
+    if address == "auto" or _host_port(address) is not None:
+        return address
+    raise InvalidArgumentError(
+        "--address must be a running Ray cluster: HOST:PORT (its head node), ray://HOST:PORT (Ray Client) "
+        f"or auto. Received: --address {address!r}"
+    )
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
+def connect(ray: Any, address: str, timeout: float, options: dict[str, Any]) -> None:
+    """Join the cluster at ``address`` (starting nothing); an :class:`InvalidArgumentError` naming the address if
+    nothing answers there within ``timeout`` seconds or Ray refuses the connection."""
+    where = _host_port(address)
+    if where is not None:
+        try:
+            socket.create_connection(where, timeout=timeout).close()
+        except OSError as e:
+            raise InvalidArgumentError(
+                f"--address {address}: no Ray cluster answers there ({e.strerror or e}). Start one with "
+                f"'ray start --head --port {where[1]}', or check the host and port."
+            ) from None
+    try:
+        ray.init(address=address, **options)
+    except Exception as e:
+        raise InvalidArgumentError(
+            f"--address {address}: could not join the Ray cluster there: {type(e).__name__}: {e}"
+        ) from None
 
 
 def _data_key(task: TrialTask) -> str:
@@ -130,16 +199,20 @@ def _worker_died(ray: Any, error: Exception) -> bool:
     return isinstance(error, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError))
 
 
-def _drain(events: Any, empty: type, on_event: EventSink) -> None:
+def _drain(events: Any, empty: type, on_event: EventSink) -> dict[str, Placement]:
+    """Forward queued progress events; return where the trials that started run."""
+    started: dict[str, Placement] = {}
     while True:
         try:
             batch = events.get_nowait_batch(max(1, events.qsize()))
         except empty:
-            return
+            return started
         if not batch:
-            return
-        for trial_id, kind, info in batch:
-            on_event(trial_id, kind, info)
+            return started
+        for event in batch:
+            if isinstance(event, TrialStarted):
+                started[event.trial_id] = event.where
+            on_event(event)
 
 
 class _StopFlag:
@@ -156,19 +229,11 @@ class _StopFlag:
 
 
 def _ray_trial(task: TrialTask, dataset: Any, events: Any, stop: Any, threads: int) -> TrialResult:
-    """On a Ray worker: run the trial on the shared data set; report progress; draw its plots."""
-    import os
-
+    """On a Ray worker: the shared worker body, on the shared data set; progress goes to the events queue."""
     import ray
-    from threadpoolctl import threadpool_limits
 
-    from nnrun.config.build import Experiment
-    from nnrun.runs.record import render_plots
-    from nnrun.sweep.executors import _EventObserver
-    from nnrun.trial import run_trial
-
-    def send(trial_id: str, kind: str, info: dict[str, Any]) -> None:
-        events.actor.put_nowait.remote((trial_id, kind, info))  # fire and forget: never waits on the driver
+    def emit(event: ProgressEvent) -> None:
+        events.actor.put_nowait.remote(event)  # fire and forget: never waits on the driver
 
     last = [0.0, False]
 
@@ -178,13 +243,8 @@ def _ray_trial(task: TrialTask, dataset: Any, events: Any, stop: Any, threads: i
             last[0], last[1] = now, ray.get(stop.is_set.remote())
         return last[1]
 
-    send(task.id, "start", {"pid": os.getpid()})
-    with threadpool_limits(limits=threads):
-        result = run_trial(
-            Experiment(task.config, dataset), observer=_EventObserver(task.id, send), should_stop=should_stop
-        )
-    result.plots = render_plots(task.config.name, result.history)
-    return result
+    node_id = ray.get_runtime_context().get_node_id()
+    return run_task(task, emit, should_stop, dataset=dataset, threads=threads, node_id=node_id)
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:

@@ -7,32 +7,28 @@ any moment, even by SIGKILL, can be resumed.
 
 from __future__ import annotations
 
-import math
 import os
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from nnrun import results
+from nnrun.results import TrialRow
+from nnrun.runs import layout
+from nnrun.runs.catalog import RunRecord
+from nnrun.runs.manifest import SweepManifest, TrialEntry
 from nnrun.runs.store import now_iso
-from nnrun.runs.sweep_store import FINAL, SweepFolder, create_sweep_folder, find_resumable, open_sweep_folder
+from nnrun.runs.sweep_store import SweepFolder, create_sweep_folder, find_resumable, open_sweep_folder
+from nnrun.sweep.events import SweepObserver, TrialFinished
 from nnrun.sweep.executors import Executor, TrialTask
 from nnrun.sweep.plan import SweepPlan
-from nnrun.trial import TrialResult
-
-
-class SweepObserver(Protocol):
-    """What a display needs to follow a sweep."""
-
-    def on_sweep_begin(self, folder: Path, total: int, pending: int, workers: int) -> None: ...
-    def on_event(self, trial_id: str, kind: str, info: dict[str, Any]) -> None: ...
-    def on_trial_end(self, trial_id: str, result: TrialResult, value: float | None) -> None: ...
 
 
 @dataclass
 class SweepOutcome:
-    """What happened: the folder, the rows of the summary, counts, and whether it was interrupted."""
+    """What happened: the folder, the rows of the summary (as in summary.json), counts, and whether it was
+    interrupted."""
 
     folder: Path
     rows: list[dict[str, Any]]
@@ -50,7 +46,7 @@ def open_folder(
     (``new`` forces a fresh one), else a new folder. Returns (folder, resumed)."""
     if resume is not None:
         folder = open_sweep_folder(resume)
-        if folder.manifest.get("fingerprint") != plan.fingerprint:
+        if folder.manifest.fingerprint != plan.fingerprint:
             folder.unlock()
             from nnrun.errors import ConfigError, Problem
 
@@ -78,31 +74,22 @@ def open_folder(
     return create_sweep_folder(runs_dir, plan.name, new_manifest(plan), sweep_yaml(plan)), False
 
 
-def new_manifest(plan: SweepPlan) -> dict[str, Any]:
-    return {
-        "name": plan.name,
-        "fingerprint": plan.fingerprint,
-        "created": now_iso(),
-        "metric": plan.metric,
-        "mode": plan.mode,
-        "parameters": list(plan.spec.parameters),
-        "repeats": plan.spec.repeats,
-        "trials": [
-            {
-                "id": t.id,
-                "params": t.params,
-                "repeat": t.repeat,
-                "seed": t.seed,
-                "status": "pending",
-                "folder": None,
-                "reason": None,
-            }
-            for t in plan.trials
-        ],
-    }
+def new_manifest(plan: SweepPlan) -> SweepManifest:
+    """A new sweep's manifest: every trial pending."""
+    return SweepManifest(
+        name=plan.name,
+        fingerprint=plan.fingerprint,
+        created=now_iso(),
+        metric=plan.metric,
+        mode=plan.mode,
+        parameters=list(plan.spec.parameters),
+        repeats=plan.spec.repeats,
+        trials=[TrialEntry(t.id, t.params, t.repeat, t.seed) for t in plan.trials],
+    )
 
 
 def sweep_yaml(plan: SweepPlan) -> dict[str, Any]:
+    """What sweep.yaml records: the spec as resolved, from which ``--resume`` plans the sweep again."""
     source = Path(plan.source)
     return {
         "name": plan.name,
@@ -128,133 +115,119 @@ def run_sweep(
         folder.clean_partial()
         pending = folder.pending()
         for entry in pending:
-            entry.update(status="pending", folder=None, reason=None)
+            entry.reset()
         folder.set_status("running", pid=os.getpid())
-        if observer is not None:
-            observer.on_sweep_begin(folder.path, len(plan.trials), len(pending), executor.workers)
-        tasks = [TrialTask(e["id"], plan.experiment(e["id"]).config) for e in pending]
+        if observer is not None:  # an executor never runs more trials at once than there are to run
+            workers = max(1, min(executor.workers, len(pending)))
+            observer.on_sweep_begin(folder.path, len(plan.trials), len(pending), workers)
+        tasks = [TrialTask(e.id, plan.experiment(e.id).config) for e in pending]
         ran = failed = 0
-        on_event = observer.on_event if observer is not None else (lambda *a: None)
+        on_event = observer.on_event if observer is not None else (lambda event: None)
         for trial_id, result in executor.run(tasks, on_event, should_stop):
             config = plan.experiment(trial_id).config.to_yaml_dict()
             folder.record(trial_id, config, result)
             ran += 1
             failed += result.status == "failed"
             if observer is not None:
-                observer.on_trial_end(trial_id, result, _value(result.metrics, plan.metric))
-        interrupted = any(t["status"] in ("pending", "interrupted") for t in folder.manifest["trials"])
+                observer.on_event(TrialFinished(trial_id, result, _value(result.metrics, plan.metric)))
+        interrupted = any(t.status in ("pending", "interrupted") for t in folder.manifest.trials)
         records = read_trials(folder)
         rows = summary_rows(folder, records)
         folder.write_summary(rows)
-        figures = write_figures(folder, plan.metric, records, executor)
-        status = (
-            "interrupted" if interrupted else ("failed" if any(r["status"] == "failed" for r in rows) else "completed")
-        )
+        figures = write_figures(folder, plan.metric, records, executor, rows)
+        failed_any = any(r.status == "failed" for r in rows)
+        status = "interrupted" if interrupted else ("failed" if failed_any else "completed")
         if log is not None:
-            folder.write_text("log.txt", log())
+            folder.write_text(layout.LOG, log())
         folder.set_status(status, trials=len(rows), ran=ran)
-        return SweepOutcome(folder.path, rows, ran, len(plan.trials) - len(pending), failed, interrupted, figures)
+        skipped = len(plan.trials) - len(pending)
+        json_rows = [r.to_json() for r in rows]
+        return SweepOutcome(folder.path, json_rows, ran, skipped, failed, interrupted, figures)
     finally:
         folder.unlock()
 
 
-def read_trials(folder: SweepFolder) -> dict[str, Any]:
-    """Trial id → its run folder read back (RunRecord), for every trial that has a folder."""
+def read_trials(folder: SweepFolder) -> dict[str, RunRecord]:
+    """Trial id → its run folder read back, for every trial that has a folder."""
     from nnrun.runs.catalog import read_run
 
-    return {e["id"]: read_run(folder.path / e["folder"]) for e in folder.manifest["trials"] if e.get("folder")}
+    return {e.id: read_run(folder.path / e.folder) for e in folder.manifest.trials if e.folder}
 
 
-def summary_rows(folder: SweepFolder, records: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per trial, in manifest order, from the trials' own run folders."""
+def summary_rows(folder: SweepFolder, records: dict[str, RunRecord]) -> list[TrialRow]:
+    """One row per trial, in manifest order, from the trials' own run folders (:func:`nnrun.results.trial_row`)."""
     rows = []
-    for entry in folder.manifest["trials"]:
-        row: dict[str, Any] = {
-            "id": entry["id"],
-            **entry["params"],
-            "repeat": entry["repeat"],
-            "seed": entry["seed"],
-            "status": entry["status"],
-            "reason": entry.get("reason"),
-        }
-        if entry["id"] in records:
-            metrics = records[entry["id"]].metrics or {}
-            row["epochs_run"] = metrics.get("epochs_run")
-            row["duration_seconds"] = metrics.get("duration_seconds")
-            for key, value in (metrics.get("final") or {}).items():
-                if key != "learning_rate":
-                    row[f"final_{key}"] = value
-            for key, best in (metrics.get("best") or {}).items():
-                row[f"best_{key}"] = best.get("value")
-            for key, value in (metrics.get("test") or {}).items():
-                row[f"test_{key}"] = value
-            row["folder"] = entry["folder"]
-        rows.append(row)
+    for e in folder.manifest.trials:
+        run = records.get(e.id)
+        rows.append(
+            results.trial_row(
+                e.id,
+                e.params,
+                e.repeat,
+                e.seed,
+                e.status,
+                e.reason,
+                folder=e.folder if run is not None else None,
+                metrics=run.metrics if run is not None else None,
+                history=run.history if run is not None else None,
+            )
+        )
     return rows
 
 
 def write_figures(
-    folder: SweepFolder, metric: str, records: dict[str, Any], executor: Executor | None = None
+    folder: SweepFolder,
+    metric: str,
+    records: dict[str, RunRecord],
+    executor: Executor | None = None,
+    rows: list[TrialRow] | None = None,
 ) -> list[Path]:
-    """The comparison figures, from the trials' histories, into figures/ (drawn on the executor's workers)."""
-    from nnrun.report.sweep import sweep_figures
+    """The comparison figures, from the trials' rows and histories, into figures/.
 
-    trials = []
-    for entry in folder.manifest["trials"]:
-        if entry["status"] in FINAL and entry["id"] in records:
-            record = records[entry["id"]]
-            trials.append((entry["params"], record.history or {}, record.metrics or {}))
-    if not trials:
+    The report layer plans them by name (nothing drawn here); the executor's workers draw their share.
+    """
+    from nnrun.report.sweep import plan_sweep_figures
+
+    manifest = folder.manifest
+    rows = summary_rows(folder, records) if rows is None else rows
+    done = {e.id for e in manifest.trials if e.done and e.id in records}
+    data = [(r.to_json(), records[r.id].history or {}) for r in rows if r.id in done]
+    if not data:
         return []
-    names = sorted(sweep_figures(folder.manifest, trials, metric))
+    trial_rows, histories = [r for r, _ in data], [h for _, h in data]
+    repeated = manifest.repeats > 1 or any(e.repeat > 0 for e in manifest.trials)
+    mode = manifest.mode if metric == manifest.metric else None
+    planned = plan_sweep_figures(trial_rows, histories, metric, manifest.parameters or [], mode, repeated)
     workers = executor.workers if executor is not None else 1
-    jobs = [(folder.manifest, trials, metric, names[i::workers]) for i in range(workers) if names[i::workers]]
+    jobs = [(planned[i::workers], trial_rows, histories) for i in range(workers) if planned[i::workers]]
     rendered = executor.map(render_sweep_figures, jobs) if executor is not None else map(render_sweep_figures, jobs)
-    return [folder.write_bytes(f"figures/{name}", data) for part in rendered for name, data in part.items()]
+    return [folder.write_bytes(layout.figure_file(name), data) for part in rendered for name, data in part.items()]
 
 
-def render_sweep_figures(job: tuple[dict, list, str, list[str]]) -> dict[str, bytes]:
-    """Draw the named sweep figures as PNG files in memory (runs on a worker)."""
-    import io
+def render_sweep_figures(job: tuple[list, list, list]) -> dict[str, bytes]:
+    """Draw the planned sweep figures as PNG files in memory (runs on a worker): file name → bytes."""
+    from nnrun.report import figure_bytes
+    from nnrun.report.sweep import draw_sweep_figure
 
-    from nnrun.report.sweep import sweep_figures
-
-    manifest, trials, metric, names = job
-    out = {}
-    for name, figure in sweep_figures(manifest, trials, metric).items():
-        if name in names:
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png")
-            out[name] = buffer.getvalue()
-    return out
+    planned, rows, histories = job
+    return {f.name: figure_bytes(draw_sweep_figure(f, rows, histories)) for f in planned}
 
 
 def rank(rows: list[dict[str, Any]], metric: str, mode: str, parameters: list[str]) -> list[dict[str, Any]]:
-    """Points (parameter combinations) ranked by the mean of ``final_<metric>``, with std over repeats."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(str(row.get(p)) for p in parameters), []).append(row)
-    ranked = []
-    for group in groups.values():
-        values = [v for r in group if (v := _finite(r.get(f"final_{metric}"))) is not None]
-        ranked.append(
-            {
-                **{p: group[0].get(p) for p in parameters},
-                "mean": statistics.fmean(values) if values else None,
-                "std": statistics.stdev(values) if len(values) > 1 else None,
-                "n": len(values),
-                "trials": len(group),
-                "statuses": sorted({r["status"] for r in group}),
-            }
-        )
-    sign = -1 if mode == "max" else 1
-    ranked.sort(key=lambda r: (r["mean"] is None, sign * (r["mean"] or 0)))
-    return ranked
+    """Points (parameter combinations) ranked by the mean of ``final_<metric>`` (:func:`nnrun.results.rank`),
+    with std over repeats, as rows for the ranked table."""
+    return [
+        {
+            **point.params,
+            "mean": point.mean,
+            "std": point.std,
+            "n": point.n,
+            "trials": len(point.rows),
+            "statuses": point.statuses,
+        }
+        for point in results.rank(rows, f"final_{metric}", mode, parameters)
+    ]
 
 
 def _value(metrics: dict[str, Any], metric: str) -> float | None:
-    return _finite((metrics.get("final") or {}).get(metric))
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+    return results.finite((metrics.get("final") or {}).get(metric))

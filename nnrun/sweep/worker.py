@@ -1,0 +1,113 @@
+"""The worker body: one trial task, run wherever an executor puts it (this process, a pool worker, a Ray worker).
+
+Every executor calls :func:`run_task`; only how events travel back and how a stop request is read differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nnrun.config.schema import ExperimentConfig
+from nnrun.sweep.events import BatchProgress, EpochEnded, EventSink, Placement, TrialStarted
+from nnrun.trial import TrialResult
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """What a worker needs: the trial's id and its resolved config."""
+
+    id: str
+    config: ExperimentConfig
+
+
+def run_task(
+    task: TrialTask,
+    emit: EventSink,
+    should_stop: Callable[[], bool] | None = None,
+    dataset: Any = None,
+    threads: int | None = None,
+    node_id: str | None = None,
+) -> TrialResult:
+    """Run one trial: its data is ``dataset`` if given, else prepared here (once per process); its plots are
+    drawn here, so the caller only writes files. The result says where it ran (``ran_on``, also in its metrics).
+
+    ``threads`` limits the BLAS threads for this trial; ``node_id`` is the Ray node, if any.
+    """
+    where = Placement.here(node_id)
+    emit(TrialStarted(task.id, where))
+    try:
+        experiment = _experiment(task, dataset)
+    except Exception as e:
+        result = TrialResult(
+            status="failed",
+            stop_reason=f"failed: {e}",
+            error=f"{type(e).__name__}: {e}",
+            traceback=traceback.format_exc(),
+        )
+    else:
+        from nnrun.report import render_plots
+        from nnrun.report.confusion import confusion_plots
+        from nnrun.trial import run_trial
+
+        with _blas_threads(threads):
+            result = run_trial(experiment, observer=ProgressEvents(task.id, emit), should_stop=should_stop)
+        result.plots = render_plots(task.config.name, result.history)
+        result.plots.update(confusion_plots(result.test_classes, f"{task.config.name} — test set"))
+    return placed(result, where)
+
+
+def placed(result: TrialResult, where: Placement | None) -> TrialResult:
+    """Record where the trial ran in the result and in its metrics (so it reaches metrics.json)."""
+    if where is not None:
+        result.ran_on = where.to_dict()
+        result.metrics["ran_on"] = where.to_dict()
+    return result
+
+
+def _experiment(task: TrialTask, dataset: Any) -> Any:
+    from nnrun.experiment import Experiment, prepare
+
+    return prepare(task.config) if dataset is None else Experiment(task.config, dataset)
+
+
+@contextlib.contextmanager
+def _blas_threads(threads: int | None) -> Iterator[None]:
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        yield
+
+
+class ProgressEvents:
+    """A :class:`~nnrun.trial.TrainingObserver` that turns training callbacks into events: every epoch, and the
+    current batch at most once per ``interval`` seconds."""
+
+    def __init__(self, trial_id: str, emit: EventSink, interval: float = 0.5) -> None:
+        self.trial_id, self.emit, self.interval = trial_id, emit, interval
+        self.epochs = self.steps = self.epoch = 0
+        self._last = 0.0
+
+    def on_model(self, summary: str) -> None: ...
+
+    def on_train_begin(self, epochs: int, steps: int) -> None:
+        self.epochs, self.steps = epochs, steps
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_batch_end(self, step: int, logs: dict[str, float]) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self.emit(BatchProgress(self.trial_id, self.epoch + 1, self.epochs, step + 1, self.steps, dict(logs)))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.emit(EpochEnded(self.trial_id, epoch + 1, self.epochs, dict(logs)))
