@@ -12,7 +12,7 @@ import importlib
 import sys
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: ``nnrun.<name>`` → the submodule ``nnrun.<name>`` (Keras's public modules)
 _SUBMODULES = (
