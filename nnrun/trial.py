@@ -195,7 +195,7 @@ def run_trial(
     except Exception as e:  # a trial never raises: the failure is its result
         return TrialResult(
             status="failed",
-            stop_reason=f"failed: {e}",
+            stop_reason=str(e),
             error=f"{type(e).__name__}: {e}",
             traceback=traceback.format_exc(),
             duration=time.perf_counter() - start,

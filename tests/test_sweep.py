@@ -237,7 +237,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(config, tmp_path, mon
     statuses = {
         t["id"]: (t["status"], t["reason"]) for t in json.loads((sweep / "manifest.json").read_text())["trials"]
     }
-    assert statuses["0004"] == ("failed", "failed: simulated failure")
+    assert statuses["0004"] == ("failed", "simulated failure")
     assert [s for s, _ in statuses.values()].count("completed") == 3
     trial = sweep / "trials" / next(p for p in os.listdir(sweep / "trials") if p.startswith("0004"))
     assert "RuntimeError: simulated failure" in (trial / "error.txt").read_text()

@@ -279,6 +279,34 @@ def check_splits(config: ExperimentConfig, data: Dataset) -> list[Problem]:
     return []
 
 
+class _OutputLayer:
+    """What the engine's target check needs of the output layer: its name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def check_targets_fit_the_output(config: ExperimentConfig, data: Dataset) -> list[Problem]:
+    """The targets against the output layer and the loss, exactly as ``fit`` will check them (so that
+    ``nnrun check`` finds what training would fail on). Runs only when the checks before it found nothing."""
+    import warnings
+
+    from nnrun.engine.losses import LOSSES as _LOSSES
+    from nnrun.engine.models.targets import prepare_targets
+    from nnrun.errors import DataError
+
+    path, units, _ = _output(config)
+    layer_name = config.model.layers[int(path.split(".")[2])].dense.name or path  # type: ignore[union-attr]
+    loss = _LOSSES.get(config.train.loss.name)(**config.train.loss.arguments())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            prepare_targets(data.y_train, loss, _OutputLayer(layer_name), (None, units), np.float32, "y")
+    except (DataError, UserWarning) as e:
+        return [Problem("train.loss", f"the targets do not fit the output layer ({path}) with this loss: {e}")]
+    return []
+
+
 BEFORE_PREPROCESSING = (check_labels, check_memory)
 AFTER_PREPROCESSING = (
     check_loss_matches_task,
@@ -292,5 +320,9 @@ CHECKS = (*BEFORE_PREPROCESSING, *AFTER_PREPROCESSING)
 
 
 def run_checks(config: ExperimentConfig, data: Dataset, checks: tuple = CHECKS) -> list[Problem]:
-    """Every problem found by the checks (all of them by default)."""
-    return [p for check in checks for p in check(config, data)]
+    """Every problem found by the checks (all of them by default); the targets are checked against the
+    output only when the data passes the other checks (so one cause is reported once)."""
+    problems = [p for check in checks for p in check(config, data)]
+    if not problems and checks is not BEFORE_PREPROCESSING:
+        problems = check_targets_fit_the_output(config, data)
+    return problems

@@ -287,7 +287,7 @@ class ProcessExecutor(ExecutorBase):
                         broken = True
                         continue
                     except Exception as e:
-                        result = TrialResult(status="failed", stop_reason=f"failed: {e}", error=repr(e))
+                        result = TrialResult(status="failed", stop_reason=str(e), error=repr(e))
                     finished.add(task.id)
                     yield task.id, result
             started.update(_drain(events, on_event))
@@ -308,7 +308,7 @@ def _died(task: TrialTask, where: Placement | None) -> TrialResult:
         reason = "the worker processes died before this trial started (see the errors above)"
     else:
         reason = "the worker process running this trial died"
-    return placed(TrialResult(status="failed", stop_reason=f"failed: {reason}", error=reason), where)
+    return placed(TrialResult(status="failed", stop_reason=reason, error=reason), where)
 
 
 def _in_main_thread() -> bool:

@@ -143,7 +143,7 @@ class RayExecutor(ExecutorBase):
                 except Exception as e:
                     refs[key] = TrialResult(
                         status="failed",
-                        stop_reason=f"failed: {e}",
+                        stop_reason=str(e),
                         error=f"{type(e).__name__}: {e}",
                         traceback=traceback.format_exc(),
                     )

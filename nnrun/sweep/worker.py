@@ -45,7 +45,7 @@ def run_task(
     except Exception as e:
         result = TrialResult(
             status="failed",
-            stop_reason=f"failed: {e}",
+            stop_reason=str(e),
             error=f"{type(e).__name__}: {e}",
             traceback=traceback.format_exc(),
         )
@@ -56,7 +56,8 @@ def run_task(
 
         with _blas_threads(threads):
             result = run_trial(experiment, observer=ProgressEvents(task.id, emit), should_stop=should_stop)
-        result.plots = render_plots(task.config.name, result.history)
+        config = task.config.to_yaml_dict()  # the plots note early stopping, test score, hyperparameters, chance
+        result.plots = render_plots(task.config.name, result.history, result.metrics, config, result.preprocessing)
         result.plots.update(confusion_plots(result.test_classes, f"{task.config.name} — test set"))
     return placed(result, where)
 
