@@ -19,7 +19,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from nnrun.errors import NnrunError
+from nnrun.errors import InvalidArgumentError, NnrunError
 from nnrun.results import TrialRow
 from nnrun.runs import layout
 from nnrun.runs.format import check_readable
@@ -27,6 +27,21 @@ from nnrun.runs.manifest import FINAL, SweepManifest, TrialEntry
 from nnrun.runs.record import write_result
 from nnrun.runs.store import RunFolder, create_run_folder, now_iso, slug, to_json
 from nnrun.trial import TrialResult
+
+
+class CorruptManifestError(InvalidArgumentError):
+    """A sweep folder's manifest.json is truncated or was edited into something else (exit 2)."""
+
+    def __init__(self, path: Path | str, why: str) -> None:
+        super().__init__(path, why)
+        self.path, self.why = Path(path), why
+
+    def __str__(self) -> str:
+        folder = self.path.parent
+        return (
+            f"{self.path}: cannot resume the sweep in {folder.name}: {self.why}. Restore the file (nothing in "
+            "the folder was changed), or start the sweep again in a new folder with --new."
+        )
 
 
 class SweepBusyError(NnrunError):
@@ -73,11 +88,20 @@ class SweepFolder(RunFolder):
     # -- manifest ----------------------------------------------------------------------------------
 
     def read_manifest(self) -> SweepManifest:
+        """The manifest; a truncated or hand-edited one raises :class:`CorruptManifestError` naming the file."""
         check_readable(self.path)  # a newer nnrun's folder is refused, never rewritten
-        data = json.loads((self.path / layout.MANIFEST).read_text())
+        path = self.path / layout.MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CorruptManifestError(path, f"it is not valid JSON ({e})") from None
         if not isinstance(data, dict):
-            raise NnrunError(f"{self.path / layout.MANIFEST} is not a sweep manifest (a JSON object)")
-        self.manifest = SweepManifest.from_json(data)
+            raise CorruptManifestError(path, f"it holds a {type(data).__name__}, not a JSON object")
+        try:
+            self.manifest = SweepManifest.from_json(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            why = f"a field is missing or has the wrong type ({type(e).__name__}: {e})"
+            raise CorruptManifestError(path, why) from None
         return self.manifest
 
     def write_manifest(self) -> None:
@@ -118,7 +142,11 @@ class SweepFolder(RunFolder):
         trials = self.path / layout.TRIALS
         if trials.is_dir():
             for child in trials.iterdir():
-                if child.is_dir() and child.relative_to(self.path).as_posix() not in kept:
+                if child.relative_to(self.path).as_posix() in kept:
+                    continue
+                if child.is_symlink():  # never follow a link out of the folder: remove the link only
+                    child.unlink()
+                elif child.is_dir():
                     shutil.rmtree(child)
 
     # -- summary -------------------------------------------------------------------------------------
@@ -152,15 +180,26 @@ def sweep_folders(runs_dir: str | Path) -> list[SweepFolder]:
     return sorted(found, key=lambda f: f.path.name, reverse=True)
 
 
-def find_resumable(runs_dir: str | Path, fingerprint: str) -> SweepFolder | None:
-    """The newest sweep folder for the same sweep (same fingerprint) that no process is running."""
+def find_resumable(runs_dir: str | Path, fingerprint: str, name: str | None = None) -> SweepFolder | None:
+    """The newest sweep folder for the same sweep (same fingerprint) that no process is running.
+
+    A folder of a sweep with the same ``name`` whose manifest cannot be read is not silently passed over
+    (that would start the sweep again from scratch): :class:`CorruptManifestError` says which file.
+    """
+    corrupt: CorruptManifestError | None = None
     for folder in sweep_folders(runs_dir):
         try:
             manifest = folder.read_manifest()
-        except (OSError, ValueError):
+        except CorruptManifestError as e:
+            if name is not None and folder.path.name.endswith(f"-{slug(name)}") and corrupt is None:
+                corrupt = e
+            continue
+        except OSError:
             continue
         if manifest.fingerprint == fingerprint and not folder.is_locked():
             return folder
+    if corrupt is not None:
+        raise corrupt
     return None
 
 
@@ -182,12 +221,17 @@ def open_sweep_folder(path: str | Path) -> SweepFolder:
         raise NnrunError(f"{folder.path} is not a sweep folder (it has no manifest.json)")
     check_readable(folder.path)  # before taking the lock
     folder.lock()
-    folder.read_manifest()
+    try:
+        folder.read_manifest()
+    except BaseException:
+        folder.unlock()
+        raise
     return folder
 
 
 __all__ = [
     "FINAL",
+    "CorruptManifestError",
     "SweepBusyError",
     "SweepFolder",
     "SweepManifest",

@@ -7,6 +7,7 @@ any moment, even by SIGKILL, can be resumed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,12 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from nnrun import results
+from nnrun.errors import StoreError
 from nnrun.results import TrialRow
 from nnrun.runs import layout
 from nnrun.runs.catalog import RunRecord
 from nnrun.runs.manifest import SweepManifest, TrialEntry
 from nnrun.runs.store import now_iso
-from nnrun.runs.sweep_store import SweepFolder, create_sweep_folder, find_resumable, open_sweep_folder
+from nnrun.runs.sweep_store import (
+    CorruptManifestError,
+    SweepFolder,
+    create_sweep_folder,
+    find_resumable,
+    open_sweep_folder,
+)
 from nnrun.sweep.events import SweepObserver, TrialFinished
 from nnrun.sweep.executors import Executor, TrialTask
 from nnrun.sweep.plan import SweepPlan
@@ -60,9 +68,10 @@ def open_folder(
                 ],
                 plan.source,
             )
+        _check_trials_match(folder, plan)
         return folder, True
     if not new:
-        found = find_resumable(runs_dir, plan.fingerprint)
+        found = find_resumable(runs_dir, plan.fingerprint, plan.name)
         if found is not None:
             try:
                 found.lock()
@@ -70,8 +79,25 @@ def open_folder(
                 found = None
             if found is not None:
                 found.read_manifest()
+                _check_trials_match(found, plan)
                 return found, True
     return create_sweep_folder(runs_dir, plan.name, new_manifest(plan), sweep_yaml(plan)), False
+
+
+def _check_trials_match(folder: SweepFolder, plan: SweepPlan) -> None:
+    """A resumed grid or random sweep's manifest lists exactly the plan's trials (ids, values, seeds): a
+    hand-edited manifest must not make the sweep run something else than its sweep.yaml says."""
+    if getattr(plan.spec, "method", "grid") not in ("grid", "random"):
+        return  # searches that add trials as they go (tpe, ...) check their own study
+    recorded = [(t.id, t.params, t.seed) for t in folder.manifest.trials]
+    planned = [(t.id, t.params, t.seed) for t in plan.trials]
+    if recorded != planned:
+        folder.unlock()
+        raise CorruptManifestError(
+            folder.path / layout.MANIFEST,
+            f"its trials ({len(recorded)}) are not the {len(planned)} trials of the sweep it records in "
+            f"{layout.SWEEP_YAML} (was it edited?)",
+        )
 
 
 def new_manifest(plan: SweepPlan) -> SweepManifest:
@@ -143,6 +169,15 @@ def run_sweep(
         skipped = len(plan.trials) - len(pending)
         json_rows = [r.to_json() for r in rows]
         return SweepOutcome(folder.path, json_rows, ran, skipped, failed, interrupted, figures)
+    except StoreError as e:  # a full disk: say so in the folder if it still can be, and how to go on
+        with contextlib.suppress(StoreError):
+            folder.set_status("failed", stop_reason=f"the sweep folder could not be written: {e}")
+        raise StoreError(
+            f"{e}. Every trial recorded before this is kept; free some space, then resume with: "
+            f"nnrun sweep --resume {folder.path}",
+            e.path,
+            e.folder,
+        ) from e
     finally:
         folder.unlock()
 
