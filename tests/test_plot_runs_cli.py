@@ -157,7 +157,8 @@ def test_read_run_reads_back_what_train_wrote(runs_dir):
     first = run_folders(runs_dir)[0]
     record = read_run(first)
     metrics = json.loads((first / "metrics.json").read_text())
-    assert record.name == "tiny" and record.status == "completed" and record.stop_reason == "completed 2 of 2 epochs"
+    assert record.name == "tiny-hidden.activation=relu,optimizer.learning_rate=0.1"  # the overrides as typed
+    assert record.status == "completed" and record.stop_reason == "completed 2 of 2 epochs"
     assert record.config["model"]["hidden"]["activation"] == "relu"
     assert record.history["val_loss"] == json.loads((first / "history.json").read_text())["val_loss"]
     assert record.final == metrics["final"] and record.started is not None
@@ -270,7 +271,7 @@ def test_plot_one_run_redraws_its_plots_in_its_folder(runs_dir, drawn):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [str(run / "loss.png"), str(run / "accuracy.png")]
     assert (run / "loss.png").read_bytes()[:4] == b"\x89PNG"
-    assert drawn[run / "accuracy.png"].axes[0].get_title() == "tiny — accuracy"
+    assert drawn[run / "accuracy.png"].axes[0].get_title() == f"{read_run(run).name} — accuracy"
 
 
 def test_plot_one_metric_to_another_file(runs_dir, tmp_path, drawn):
@@ -347,8 +348,11 @@ def test_plot_errors_name_the_path_or_the_metric(runs_dir, tmp_path):
     sweep = make_sweep(tmp_path / "s")
     result = invoke("plot", sweep, run)
     assert result.exit_code == 2 and "pass one sweep folder on its own" in result.output
-    result = invoke("plot", sweep, "--out", tmp_path / "one.png")
-    assert result.exit_code == 2 and "a sweep has several figures; pass a folder" in result.output
+    result = invoke("plot", sweep, "--out", tmp_path / "one.png", "--figure", "heatmp")
+    assert result.exit_code == 2 and "--figure heatmp: the sweep has no such figure" in result.output
+    assert "Did you mean 'heatmap'?" in result.output and not (tmp_path / "one.png").exists()
+    result = invoke("plot", run, "--figure", "heatmap")
+    assert result.exit_code == 2 and "only a sweep folder has named figures" in result.output
     empty = tmp_path / "20260101-000000-empty"
     empty.mkdir()
     write_json(empty / "status.json", {"status": "failed"})
@@ -384,7 +388,7 @@ def test_runs_csv_lists_runs_and_sweeps_newest_first(mixed):
     assert result.exit_code == 0, result.output
     rows = csv_rows(result.output)
     header = result.output.splitlines()[0].split(",")
-    assert header[:6] == ["name", "folder", "started", "kind", "trials", "status"]
+    assert header[:7] == ["name", "folder", "started", "kind", "trials", "status", "at_chance"]
     assert header[-4:] == ["loss", "val_loss", "accuracy", "val_accuracy"]
     assert {"seed", ACT, LR} <= set(header) and INIT not in header  # the best point's initializer is the default
     assert [(r["kind"], r["status"]) for r in rows] == [("run", "completed")] * 3 + [
@@ -417,11 +421,11 @@ def test_runs_sort_by_a_metric_best_first(mixed):
 
 
 def test_runs_table_is_plain_in_a_pipe(mixed):
-    result = invoke("runs", mixed)
+    result = invoke("runs", mixed, "--wide")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split()[:4] == ["name", "date", "kind", "status"]
-    assert {"activation", "lr", "seed", "val_accuracy"} <= set(lines[0].split())
+    assert lines[0].split()[:4] == ["name", "started", "kind", "status"]
+    assert {"activation", "lr", "seed", "loss", "val_accuracy"} <= set(lines[0].split())
     assert "sweep (8 trials)" in result.output and "a sweep shows its best point" in result.output
     assert "\x1b[" not in result.output and "…" not in result.output  # no colour, nothing cut
     assert all(line == line.rstrip() for line in lines)
@@ -450,7 +454,7 @@ def test_runs_dir_defaults_like_train(runs_dir, tmp_path, monkeypatch):
     (tmp_path / "runs").mkdir()
     result = invoke("runs")
     assert result.exit_code == 0 and result.output.strip() == "No runs or sweeps in runs."
-    assert invoke("runs", "--csv").output.startswith("name,folder,started,kind,trials,status\n")
+    assert invoke("runs", "--csv").output.startswith("name,folder,started,kind,trials,status,at_chance\n")
 
 
 def test_runs_table_in_a_narrow_terminal_cuts_names_not_numbers(mixed):
@@ -465,5 +469,5 @@ def test_runs_table_in_a_narrow_terminal_cuts_names_not_numbers(mixed):
     text = console.export_text()
     finals = [row["final"]["val_loss"] for row in table.rows if row["final"]["val_loss"] is not None]
     assert finals and all(f"{value:.4f}" in text for value in finals)
-    assert "completed" in text and "sweep (8 trials)" in text
-    assert "more differing keys: --csv lists them all" in text  # what did not fit is named
+    assert "completed" in text and "sweep (8)" in text
+    assert max(len(line) for line in text.splitlines()) <= 100

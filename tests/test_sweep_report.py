@@ -38,8 +38,9 @@ def main_axes(fig: Figure):
 
 
 def mean_lines(ax) -> dict[str, np.ndarray]:
+    """The thick line of each value: the median over its trials."""
     return {
-        line.get_label(): np.asarray(line.get_ydata(), dtype=float) for line in ax.lines if line.get_gid() == "mean"
+        line.get_label(): np.asarray(line.get_ydata(), dtype=float) for line in ax.lines if line.get_gid() == "median"
     }
 
 
@@ -85,7 +86,7 @@ def test_file_safe_names_and_row_metric_names():
 # --- curves per parameter value ---------------------------------------------------------------------
 
 
-def test_param_curves_average_each_value_over_its_trials_with_a_band():
+def test_param_curves_draw_each_values_median_and_its_runs_thin():
     trials = [
         ({ACT: "relu", INIT: "zeros"}, history([1.0, 0.5, 0.3])),
         ({ACT: "relu", INIT: "he_normal"}, history([0.8, 0.3, 0.1])),
@@ -97,13 +98,12 @@ def test_param_curves_average_each_value_over_its_trials_with_a_band():
     assert list(lines) == ["relu (n=2)", "tanh"]  # the sweep's order; n when several trials share the value
     np.testing.assert_allclose(lines["relu (n=2)"], [0.9, 0.4, 0.2])
     np.testing.assert_allclose(lines["tanh"], [1.2, 0.9, 0.7])
-    bands = [c for c in ax.collections if c.get_gid() == "band"]
-    assert len(bands) == 1  # only relu has several trials
-    band_y = bands[0].get_paths()[0].vertices[:, 1]
-    assert band_y.min() == pytest.approx(0.1) and band_y.max() == pytest.approx(1.0)
+    thin = [line for line in ax.lines if line.get_gid() == "run"]
+    assert len(thin) == 2  # only relu has several trials: each drawn thin, as it ran
+    assert sorted(tuple(line.get_ydata()) for line in thin) == [(0.8, 0.3, 0.1), (1.0, 0.5, 0.3)]
     assert ax.get_xlabel() == "Epoch" and ax.get_ylabel() == "Validation loss"
     assert ax.get_title() == "Validation loss by activation"
-    assert ax.get_legend().get_title().get_text() == "activation (mean, band: min–max)"
+    assert ax.get_legend().get_title().get_text() == "activation (median; thin: each run)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["relu (n=2)", "tanh"]
 
 
@@ -169,7 +169,7 @@ def grid_rows():
 def test_heatmap_shows_mean_and_std_per_cell_and_outlines_the_best():
     fig = heatmap_figure(grid_rows(), ACT, INIT, "final_val_accuracy")
     ax, colorbar_ax = fig.axes
-    assert colorbar_ax.get_ylabel() == "Final validation accuracy"
+    assert colorbar_ax.get_ylabel() == "Final validation accuracy (colour by rank)"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["relu", "tanh", "sigmoid"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["zeros", "he_normal"]
     assert ax.get_xlabel() == "activation" and ax.get_ylabel() == "kernel_initializer"
@@ -281,8 +281,13 @@ def test_sweep_figures_for_two_parameters_with_repeats():
     )
     heatmap = figures["heatmap_activation_kernel_initializer_val_accuracy.png"].axes[0]
     assert cell_texts(heatmap)[(0, 0)] == "0.750\n±0.000"
-    curves = figures["curves_activation_val_loss.png"].axes[0]
-    assert list(mean_lines(curves)) == ["relu (n=4)", "tanh (n=4)"]
+    curves = figures["curves_activation_val_loss.png"]  # one panel per initializer: no mean over zeros and others
+    assert [ax.get_title() for ax in curves.axes] == [
+        "kernel_initializer = zeros",
+        "kernel_initializer = RandomUniform",
+    ]
+    assert list(mean_lines(curves.axes[0])) == ["relu", "tanh"]
+    assert [t.get_text() for t in curves.legends[0].get_texts()] == ["relu", "tanh"]
 
 
 def test_sweep_figures_without_validation_without_repeats_and_for_regression():

@@ -12,7 +12,8 @@ from nnrun.cli.common import DebugOpt, stdout
 from nnrun.cli.errors import cli_errors
 from nnrun.errors import InvalidArgumentError, did_you_mean
 from nnrun.report import history_figure, metric_names, overlay_figure, plot_names, readable_name, save_figure
-from nnrun.report.sweep import draw_sweep_figure, file_safe, plan_sweep_figures
+from nnrun.report.notes import run_notes
+from nnrun.report.sweep import draw_sweep_figure, file_safe, headline_figure, pick_sweep_figure, plan_sweep_figures
 from nnrun.runs import layout
 from nnrun.runs.catalog import RunRecord, SweepRecord, read_folder, run_labels
 
@@ -31,7 +32,19 @@ def plot(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="A .png, .svg or .pdf file, or a folder (default: the run's or sweep's own folder)."
+            "--out",
+            "-o",
+            help="A .png, .svg or .pdf file (for a sweep: its headline figure), or a folder for every figure "
+            "(default: the run's or sweep's own folder).",
+        ),
+    ] = None,
+    figure: Annotated[
+        str | None,
+        typer.Option(
+            "--figure",
+            "-f",
+            metavar="NAME",
+            help="A sweep's figure to draw, by name (heatmap_..., curves_..., or just heatmap, curves, bars).",
         ),
     ] = None,
     debug: DebugOpt = False,
@@ -40,13 +53,15 @@ def plot(
 
     The legend of an overlay names the parameters in which the runs differ. The files written are printed."""
     with cli_errors(debug):
-        figures = plan_figures([read_folder(p) for p in paths], metric, out)
+        figures = plan_figures([read_folder(p) for p in paths], metric, out, figure)
         written = [save_figure(figure, path) for path, figure in figures.items()]
     for path in written:
         stdout.print(str(path), highlight=False, markup=False)
 
 
-def plan_figures(records: list[RunRecord | SweepRecord], metric: str | None, out: Path | None) -> dict[Path, Figure]:
+def plan_figures(
+    records: list[RunRecord | SweepRecord], metric: str | None, out: Path | None, figure: str | None = None
+) -> dict[Path, Figure]:
     """The figures to draw and where each goes."""
     sweeps = [r for r in records if isinstance(r, SweepRecord)]
     if sweeps and len(records) > 1:
@@ -55,7 +70,9 @@ def plan_figures(records: list[RunRecord | SweepRecord], metric: str | None, out
             f"{len(records)} folders: {', '.join(str(r.path) for r in sweeps)}"
         )
     if sweeps:
-        return _sweep_figures(sweeps[0], metric, out)
+        return _sweep_figures(sweeps[0], metric, out, figure)
+    if figure is not None:
+        raise InvalidArgumentError(f"--figure {figure}: only a sweep folder has named figures; pass a sweep folder.")
     for record in records:
         if not record.history.get("loss"):
             raise InvalidArgumentError(f"{record.path} has no history to plot yet (status: {record.status}).")
@@ -77,9 +94,10 @@ def _run_figures(record: RunRecord, metric: str | None, out: Path | None) -> dic
             "Pass --metric to draw one, or a folder to --out."
         )
     folder = out if out is not None else record.path
+    notes = run_notes(record.metrics, record.config, record.preprocessing)
     return {
         (out if _is_file(folder) else folder / file): history_figure(
-            record.history, metric=m, title=f"{record.name} — {readable_name(m).lower()}"
+            record.history, metric=m, title=f"{record.name} — {readable_name(m).lower()}", notes=notes
         )
         for m, file in names.items()
     }
@@ -97,9 +115,9 @@ def _overlay_figures(records: list[RunRecord], metric: str | None, out: Path | N
     return {path: figure}
 
 
-def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None) -> dict[Path, Figure]:
-    if out is not None and _is_file(out):
-        raise InvalidArgumentError(f"--out {out}: a sweep has several figures; pass a folder. Received a file name.")
+def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None, figure: str | None) -> dict[Path, Figure]:
+    """Every figure into a folder; one (``--figure``, else the headline: the heatmap, or the metric's curves)
+    into a file."""
     trials = [t for t in sweep.trials if t.run and t.run.history.get("loss")]
     if not trials:
         raise InvalidArgumentError(f"{sweep.path} has no trial with a history yet (status: {sweep.status}).")
@@ -110,6 +128,12 @@ def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None) -> 
     planned = plan_sweep_figures(rows, histories, metric, sweep.parameters, sweep.mode_for(metric), sweep.repeated)
     if not planned:
         raise InvalidArgumentError(f"{sweep.path} has no swept parameters to compare (manifest.json: parameters).")
+    if figure is not None:
+        planned = [pick_sweep_figure(planned, figure)]
+    elif out is not None and _is_file(out):
+        planned = [headline_figure(planned, metric)]
+    if out is not None and _is_file(out):
+        return {out: draw_sweep_figure(planned[0], rows, histories)}
     folder = out if out is not None else sweep.path / layout.FIGURES
     return {folder / f.name: draw_sweep_figure(f, rows, histories) for f in planned}
 

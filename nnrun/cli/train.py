@@ -94,15 +94,18 @@ def train(
                 result.stop_reason = result.stop_reason.replace("stopped", f"stopped by {signals.reason}", 1)
                 result.stop_reason = result.stop_reason.replace("aborted", f"aborted by {signals.reason}", 1)
             log = [*previous_log(folder, checkpoint), *display.lines, *results_lines(result), ""]
-            record_result(folder, experiment.config.name, result, log)
+            record_result(folder, experiment.config.name, result, log, experiment.config.to_yaml_dict())
             show_result(result, folder.path)
             track_finished(folder.path, tracking)
             raise typer.Exit(EXIT_CODES[result.status])
 
 
-def record_result(folder: RunFolder, name: str, result: TrialResult, log_lines: list[str]) -> None:
+def record_result(
+    folder: RunFolder, name: str, result: TrialResult, log_lines: list[str], config: dict | None = None
+) -> None:
     """Write the result; if the disk is full (or the folder vanished), say so in the status when possible."""
-    result.plots = result.plots or render_plots(name, result.history)  # the run store writes bytes it is handed
+    if not result.plots:  # the run store writes bytes it is handed; the config adds the plots' notes
+        result.plots = render_plots(name, result.history, result.metrics, config, result.preprocessing)
     result.plots = {**confusion_plots(result.test_classes, f"{name} — test set"), **result.plots}
     try:
         write_result(folder, name, result, log="\n".join(log_lines))

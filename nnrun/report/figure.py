@@ -87,7 +87,8 @@ def plot_series(ax, values: np.ndarray, **kwargs):
     shown = np.where(np.isfinite(values), values, np.nan)
     marker = kwargs.pop("marker", "o")
     marker = marker if len(values) <= MARKER_MAX_EPOCHS else None
-    (line,) = ax.plot(epochs, shown, marker=marker, markersize=4, linewidth=1.8, **kwargs)
+    kwargs.setdefault("linewidth", 1.8)
+    (line,) = ax.plot(epochs, shown, marker=marker, markersize=4, **kwargs)
     return line
 
 

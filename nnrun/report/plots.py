@@ -16,9 +16,14 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+import matplotlib
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from nnrun import results
 from nnrun.errors import InvalidArgumentError, did_you_mean
@@ -32,8 +37,16 @@ from nnrun.report.figure import (
     run_styles,
     style_axes,
 )
+from nnrun.report.notes import RunNotes, run_notes
 
 TRAIN_COLOR, VAL_COLOR = "C0", "C1"
+STOP_COLOR, TEST_COLOR, CHANCE_COLOR = "0.45", "C2", "0.35"
+FLAT_FRACTION = 0.02  # curves whose values all lie within 2% of their size are flat: drawn from 0, noise shrunk
+NEAR_CHANCE = 0.05  # an accuracy curve never above chance + this is "at chance level"
+MANY_RUNS = 10  # beyond this many runs, an overlay colours them by rank and names only the best
+HIGHLIGHT = 3  # the best runs an overlay of many draws bold and names in its legend
+RANK_CMAP, RANK_SPAN = "viridis", 0.9  # rank 1 (best) is dark, the worst light (the top of viridis is left out)
+MAX_LEGEND_LABEL = 60  # characters; a longer label is cut with an ellipsis
 SAVE_FORMATS = (".png", ".svg", ".pdf")
 # what each format stamps into the file that would make two saves of one figure differ
 _NO_DATES = {"png": {}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
@@ -155,7 +168,11 @@ def _mark_divergence(ax, epoch: int, n_epochs: int) -> None:
 
 
 def history_figure(
-    history: Mapping[str, Sequence[float]], metric: str = "loss", title: str | None = None, mode: str | None = None
+    history: Mapping[str, Sequence[float]],
+    metric: str = "loss",
+    title: str | None = None,
+    mode: str | None = None,
+    notes: RunNotes | None = None,
 ) -> Figure:
     """Train and validation curves of one metric per epoch, the best validation epoch marked.
 
@@ -166,6 +183,12 @@ def history_figure(
     up; a name it does not know needs ``mode``), taken on the validation curve (or on the training curve
     when there is no validation). Non-finite points are
     skipped and the first of them is noted as "diverged at epoch N".
+
+    ``notes`` (:func:`nnrun.report.notes.run_notes`) adds what the caller knows of the run: the key
+    hyperparameters under the title, the epoch early stopping stopped at and the epoch whose weights were
+    kept, the test score (a star at the epoch of the weights evaluated), and, for a classifier, a dashed
+    chance level when the curves come near it or are flat. Flat curves are drawn from 0, so that noise does
+    not look like learning.
     """
     check_history(history)
     if isinstance(metric, str) and metric.startswith("val_"):
@@ -184,6 +207,7 @@ def history_figure(
     n_epochs = max(1, *(len(s) for s in series))
     maximise = (results.direction(metric) if mode is None else results.check_direction(mode)) == "max"
 
+    notes = notes if notes is not None else RunNotes()
     fig = new_figure()
     ax = fig.add_subplot()
     if train is not None:
@@ -191,6 +215,8 @@ def history_figure(
     if val is not None:
         plot_series(ax, val, color=VAL_COLOR, marker="s", label="validation")
     style_axes(ax, n_epochs, readable_name(metric), series)
+    _mark_chance(ax, metric, notes.chance(metric), series)
+    _mark_stop(ax, notes, metric, n_epochs)
     if val is not None:
         _mark_best(ax, val, maximise, VAL_COLOR, "validation")
     elif train is not None:
@@ -198,21 +224,120 @@ def history_figure(
     diverged = _first_nonfinite(*series)
     if diverged is not None:
         _mark_divergence(ax, diverged, n_epochs)
-    ax.set_title(title if title is not None else readable_name(metric))
-    ax.legend(loc="upper left" if diverged is not None else "best", frameon=False)
+    ax.set_title(title if title is not None else readable_name(metric), pad=14 if notes.subtitle else None)
+    if notes.subtitle:
+        ax.annotate(
+            notes.subtitle,
+            xy=(0.5, 1.0),
+            xycoords="axes fraction",
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="0.35",
+            gid="subtitle",
+        )
+    ax.legend(loc="upper left" if diverged is not None else "best", frameon=False, fontsize=8.5)
     return fig
+
+
+def _mark_chance(ax, metric: str, chance: float | None, series: Sequence[np.ndarray]) -> None:
+    """Flat curves, and curves that never leave the chance level, are drawn from 0 (an accuracy up to 1), so
+    that their noise shrinks to what it is; the chance level is drawn when the curves come near it."""
+    finite = np.concatenate([s[np.isfinite(s)] for s in series])
+    if not finite.size or ax.get_yscale() == "log":
+        return
+    low, high = float(finite.min()), float(finite.max())
+    accuracy = results.is_accuracy(metric)
+    flat = low >= 0 and high - low <= FLAT_FRACTION * max(abs(high), 1e-12)
+    stuck = chance is not None and (
+        high <= chance + NEAR_CHANCE if accuracy else max(abs(high - chance), abs(low - chance)) <= 0.05 * chance
+    )
+    if flat or stuck:
+        top = 1.0 if accuracy and high <= 1.0 else max(high, chance or 0.0) * 1.15
+        ax.set_ylim(0, top or 1.0)
+    if stuck:
+        ax.text(
+            0.98,
+            0.97,
+            "at chance level",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+            color=ALERT_COLOR,
+            gid="at-chance",
+        )
+    if chance is None:
+        return
+    bottom, top = ax.get_ylim()
+    if not bottom <= chance <= top:
+        return
+    how = "1/classes" if accuracy else "ln classes"
+    ax.axhline(
+        chance,
+        color=CHANCE_COLOR,
+        linestyle=(0, (5, 3)),
+        linewidth=1.1,
+        label=f"chance ({how} = {chance:.3g})",
+        gid="chance",
+        zorder=1,
+    )
+
+
+def _mark_stop(ax, notes: RunNotes, metric: str, n_epochs: int) -> None:
+    """Where early stopping stopped, the epoch whose weights were kept, and the test score at that epoch."""
+    if notes.stopped_epoch is not None:
+        ax.axvline(
+            notes.stopped_epoch,
+            color=STOP_COLOR,
+            linestyle=":",
+            linewidth=1.2,
+            label=f"early stop (epoch {notes.stopped_epoch})",
+            gid="early-stop",
+        )
+    if notes.restored_epoch is not None:
+        ax.axvline(
+            notes.restored_epoch,
+            color=TEST_COLOR,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"weights kept (epoch {notes.restored_epoch})",
+            gid="restored",
+        )
+    test = results.finite(notes.test.get(metric))
+    if test is not None:
+        epoch = notes.restored_epoch or n_epochs  # the weights evaluated on the test set
+        ax.scatter(
+            [epoch],
+            [test],
+            marker="*",
+            s=150,
+            color=TEST_COLOR,
+            edgecolors="white",
+            linewidths=0.6,
+            zorder=6,
+            label=f"test {_format_value(test)}",
+            gid="test",
+        )
 
 
 def overlay_figure(
     histories: Sequence[tuple[str, Mapping[str, Sequence[float]]]],
     metric: str = "val_loss",
     title: str | None = None,
+    mode: str | None = None,
 ) -> Figure:
     """Several runs' curves of one history key (``"val_loss"``, ``"accuracy"``, ...) on one axis.
 
-    ``histories`` is a list of ``(label, history)``; every history must have ``metric``. Up to 6 runs get
-    a legend inside the plot; more get a compact legend below it, with line styles varying as well as
-    colours past 10 runs. A run with non-finite values ends with an ``x`` where it diverged.
+    ``histories`` is a list of ``(label, history)``; every history must have ``metric``. Up to
+    :data:`MANY_RUNS` runs get a colour each and a legend (inside the axes for a few short labels, else
+    under them: the axes keep their width whatever the labels). More runs are coloured by their rank on the
+    final value of ``metric`` (best ``mode``, by default the metric's direction; a colour bar says which
+    end is best); the best :data:`HIGHLIGHT` are drawn bold and are the only ones in the legend. A run with
+    non-finite values ends with an ``x`` where it diverged.
     """
     if isinstance(histories, Mapping) or not isinstance(histories, Sequence) or not histories:
         raise InvalidArgumentError(
@@ -231,17 +356,35 @@ def overlay_figure(
                 f"Run {label!r} (histories[{i}]) has no {metric!r}. It has: {', '.join(history) or 'nothing'}."
                 + did_you_mean(metric, history)
             )
-        runs.append((label, history_values(history, metric, f"histories[{i}]")))
+        runs.append((_short_label(label), history_values(history, metric, f"histories[{i}]")))
 
     n_runs, n_epochs = len(runs), max(1, *(len(values) for _, values in runs))
-    many = n_runs > 6
-    rows = math.ceil(n_runs / _legend_columns(runs)) if many else 0
-    fig = new_figure((FIGSIZE[0], FIGSIZE[1] + 0.19 * rows))
+    ranked = n_runs > MANY_RUNS
+    if ranked:
+        maximise = (results.direction(metric) if mode is None else results.check_direction(mode)) == "max"
+        order = _rank_order([values for _, values in runs], maximise)  # run index, best first
+        rank = {run: r for r, run in enumerate(order)}
+        shown = [runs[i][0] for i in order[:HIGHLIGHT]]
+    else:
+        shown = [label for label, _ in runs]
+    inside = not ranked and n_runs <= 6 and max(len(label) for label in shown) <= 28
+    columns = 1 if inside else _legend_columns(shown)
+    rows = 0 if inside else math.ceil(len(shown) / columns)
+    fig = new_figure((FIGSIZE[0], FIGSIZE[1] + 0.2 * rows))
     ax = fig.add_subplot()
+    cmap = matplotlib.colormaps[RANK_CMAP]
     n_diverged = 0
-    for (label, values), (color, style) in zip(runs, run_styles(n_runs)):
-        marker = "o" if n_runs <= 6 else None
-        plot_series(ax, values, color=color, linestyle=style, marker=marker, label=label, alpha=0.9)
+    for i, ((label, values), (color, style)) in enumerate(zip(runs, run_styles(n_runs))):
+        kwargs: dict[str, Any] = {"color": color, "linestyle": style, "label": label, "alpha": 0.9}
+        if ranked:
+            top = rank[i] < HIGHLIGHT
+            color = cmap(RANK_SPAN * rank[i] / max(1, n_runs - 1))
+            kwargs = {"color": color, "linestyle": "-", "alpha": 1.0 if top else 0.55, "zorder": 3 if top else 2}
+            kwargs["label"] = f"#{rank[i] + 1} {label}" if top else "_nolegend_"
+            kwargs["linewidth"] = 2.4 if top else 0.9
+        line = plot_series(ax, values, marker="o" if n_runs <= 6 else None, **kwargs)
+        if ranked:
+            line.set_gid("best" if rank[i] < HIGHLIGHT else "other")
         if not np.isfinite(values).all():
             n_diverged += 1
             last_good = _first_nonfinite(values) - 1  # 1-based epoch of the last point before divergence
@@ -265,24 +408,55 @@ def overlay_figure(
 
     style_axes(ax, n_epochs, readable_name(metric), [values for _, values in runs])
     ax.set_title(title if title is not None else f"{readable_name(metric)} — {n_runs} run{'s' * (n_runs > 1)}")
-    if many:
+    if ranked:
+        colors = ListedColormap([cmap(RANK_SPAN * r / max(1, n_runs - 1)) for r in range(n_runs)])
+        bar = fig.colorbar(ScalarMappable(Normalize(0.5, n_runs + 0.5), colors), ax=ax, fraction=0.04, pad=0.02)
+        bar.ax.invert_yaxis()  # rank 1 (best) on top
+        bar.ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        bar.set_label(f"rank by final {readable_name(metric).lower()} (1 = best)", fontsize=8.5)
+        bar.ax.set_gid("rank-colorbar")
+    if inside:
+        ax.legend(loc="best", fontsize=8.5, frameon=False)
+    else:
+        handles, labels = ax.get_legend_handles_labels()
+        if ranked:  # best first
+            pairs = sorted(zip(handles, labels), key=lambda p: int(p[1][1:].split(" ", 1)[0]))
+            handles, labels = [h for h, _ in pairs], [label for _, label in pairs]
+        title = f"best {len(shown)} of {n_runs}" if ranked else None
         fig.legend(
+            handles,
+            labels,
             loc="outside lower center",
-            ncols=_legend_columns(runs),
-            fontsize=7.5,
+            ncols=columns,
+            fontsize=8,
+            title=title,
+            title_fontsize=8,
             frameon=False,
             handlelength=2.2,
             columnspacing=1.2,
             labelspacing=0.25,
         )
-    else:
-        ax.legend(loc="best", fontsize=8.5, frameon=False)
     return fig
 
 
-def _legend_columns(runs: Sequence[tuple[str, np.ndarray]]) -> int:
+def _rank_order(series: Sequence[np.ndarray], maximise: bool) -> list[int]:
+    """Run indices best first by their last value; runs that end non-finite (diverged) come last."""
+
+    def key(i: int) -> tuple[bool, float]:
+        last = series[i][-1] if len(series[i]) else math.nan
+        ok = math.isfinite(last)
+        return (not ok, (-last if maximise else last) if ok else 0.0)
+
+    return sorted(range(len(series)), key=key)
+
+
+def _short_label(label: str) -> str:
+    return label if len(label) <= MAX_LEGEND_LABEL else label[: MAX_LEGEND_LABEL - 1] + "…"
+
+
+def _legend_columns(labels: Sequence[str]) -> int:
     """As many columns as the longest label lets fit across the figure, at most 4."""
-    longest = max(len(label) for label, _ in runs)
+    longest = max(len(label) for label in labels)
     return max(1, min(4, 64 // (longest + 6)))
 
 
@@ -298,14 +472,22 @@ def plot_names(history: Mapping[str, Sequence[float]]) -> list[tuple[str, str]]:
     return out
 
 
-def render_plots(name: str, history: Mapping[str, Sequence[float]]) -> dict[str, bytes]:
+def render_plots(
+    name: str,
+    history: Mapping[str, Sequence[float]],
+    metrics: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
     """A run's plots as PNG files in memory, by file name (nothing without a loss history): the run store
-    writes them as they are."""
+    writes them as they are. ``metrics`` (as in ``metrics.json``), the resolved ``config`` and
+    ``preprocessing`` (as mappings) add the run's notes: early stopping, test score, hyperparameters, chance."""
     plots = {}
+    notes = run_notes(metrics, config, preprocessing)
     if history.get("loss"):
         for metric, file in plot_names(history):
             title = f"{name} — {readable_name(metric).lower()}"
-            plots[file] = figure_bytes(history_figure(history, metric=metric, title=title))
+            plots[file] = figure_bytes(history_figure(history, metric=metric, title=title, notes=notes))
     return plots
 
 

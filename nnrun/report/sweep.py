@@ -20,7 +20,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-from matplotlib.colors import Normalize
+from matplotlib.colors import FuncNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -38,10 +38,13 @@ from nnrun.report.figure import (
 from nnrun.report.plots import primary_metric, readable_name
 from nnrun.results import format_value, short_names
 
-BAND_ALPHA = 0.15
 BEST_COLOR, BAR_COLOR, BEST_EDGE = "C0", "#b3c6de", "#c0392b"
 MAX_BARS = 40  # more points than this: the best 40 are drawn and the figure says so
 ROTATE_LABELS = 6  # x tick labels longer than this many characters are rotated
+MAX_PANEL_COLUMNS = 4  # small multiples: panels per row
+PANEL_WIDTH, PANEL_HEIGHT = 3.0, 2.5  # inches per panel
+MAX_PANELS = 12  # a parameter with more values than this is not split into panels
+RANK_TICKS = 6  # values named on a heatmap's rank colour bar
 ROW_PREFIXES = {"final_": "Final", "best_": "Best", "test_": "Test"}
 
 
@@ -128,19 +131,21 @@ def param_curves_figure(
     param: str,
     metric: str,
     title: str | None = None,
+    by: str | None = None,
 ) -> Figure:
-    """One curve of ``metric`` per value of ``param``: the mean over every trial with that value.
+    """One curve of ``metric`` per value of ``param``: the median over the trials with that value, each of
+    them drawn thin beside it.
 
-    The mean at each epoch is over the trials that reached it with a finite value (so it averages over
-    the other parameters and the repeats); a light band spans their minimum to maximum when several
-    trials share a value. Trials whose history lacks ``metric`` (failed before the first epoch) are left
-    out; a value all of whose trials diverged ends where they did.
+    With ``by`` (another swept parameter), one panel per value of ``by`` (small multiples, a shared y axis),
+    so that a curve never mixes trials that differ in ``by``: a mean over ``zeros`` and ``he_normal`` matches
+    no real run. The median at each epoch is over the trials that reached it with a finite value. Trials
+    whose history lacks ``metric`` (failed before the first epoch) are left out; a value all of whose trials
+    diverged ends where they did.
     """
     if isinstance(trials, Mapping) or not isinstance(trials, Sequence) or not trials:
         raise InvalidArgumentError(
             f"trials must be a non-empty list of (params, history) pairs. Received: trials={trials!r:.80}"
         )
-    groups: dict[str, tuple[Any, list[np.ndarray]]] = {}
     for i, pair in enumerate(trials):
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], Mapping)):
             raise InvalidArgumentError(
@@ -148,67 +153,113 @@ def param_curves_figure(
             )
         params, history = pair
         check_history(history, f"trials[{i}] history")
-        if param not in params:
-            raise InvalidArgumentError(
-                f"trials[{i}] has no parameter {param!r}. It has: {', '.join(params) or 'none'}."
-                + did_you_mean(param, params, complete=True)
-            )
-        value = params[param]
-        group = groups.setdefault(_key(value), (value, []))
-        if metric in history and len(history[metric]):
-            group[1].append(history_values(history, metric, f"trials[{i}] history"))
-    if not any(series for _, series in groups.values()):
+        for key in (param, by) if by is not None else (param,):
+            if key not in params:
+                raise InvalidArgumentError(
+                    f"trials[{i}] has no parameter {key!r}. It has: {', '.join(params) or 'none'}."
+                    + did_you_mean(key, params, complete=True)
+                )
+    series = [
+        (params, history_values(history, metric, f"trials[{i}] history"))
+        for i, (params, history) in enumerate(trials)
+        if metric in history and len(history[metric])
+    ]
+    if not series:
         available = sorted({k for _, h in trials for k in h})
         raise InvalidArgumentError(
             f"No trial has {metric!r}. The histories have: {', '.join(available) or 'nothing'}."
             + did_you_mean(metric, available, complete=True)
         )
 
-    name = short_names([param])[param]
-    order = [_key(v) for v in _ordered([v for v, _ in groups.values()])]
-    drawn = [(groups[k][0], groups[k][1]) for k in order if groups[k][1]]
-    n_epochs = max(len(s) for _, series in drawn for s in series)
-    fig = new_figure()
-    ax = fig.add_subplot()
-    plotted: list[np.ndarray] = []
-    for (value, series), (color, style) in zip(drawn, run_styles(len(drawn))):
-        stack = np.full((len(series), n_epochs), np.nan)
-        for row, s in zip(stack, series):
-            row[: len(s)] = np.where(np.isfinite(s), s, np.nan)
-        mean, low, high = _column_stats(stack)
-        label = format_value(value)
-        diverged = sum(not np.isfinite(s).all() for s in series)
-        notes = ([f"n={len(series)}"] if len(series) > 1 else []) + ([f"{diverged} diverged"] if diverged else [])
-        label += f" ({', '.join(notes)})" if notes else ""
-        plot_series(ax, mean, color=color, linestyle=style, label=label, gid="mean")
-        plotted.append(mean)
-        if len(series) > 1:
-            epochs = np.arange(1, n_epochs + 1)
-            ax.fill_between(epochs, low, high, color=color, alpha=BAND_ALPHA, linewidth=0, gid="band")
-            plotted += [low, high]
-    style_axes(ax, n_epochs, readable_name(metric), plotted)
-    _title(ax, title, f"{readable_name(metric)} by {name}")
-    banded = any(len(series) > 1 for _, series in drawn)
-    ax.legend(
-        title=f"{name} (mean, band: min–max)" if banded else name,
-        loc="best",
-        fontsize=8.5,
-        title_fontsize=8.5,
-        frameon=False,
-    )
+    names = short_names([param, by]) if by is not None and by != param else {param: short_names([param])[param]}
+    values = _ordered([p[param] for p, _ in trials])
+    panels = _ordered([p[by] for p, _ in trials]) if by is not None else [None]
+    n_epochs = max(len(s) for _, s in series)
+    columns = min(len(panels), MAX_PANEL_COLUMNS)
+    rows = math.ceil(len(panels) / columns)
+    legend_rows = math.ceil(len(values) / min(len(values), 4))
+    size = (max(FIGSIZE[0], PANEL_WIDTH * columns), (FIGSIZE[1] if rows == 1 else PANEL_HEIGHT * rows + 1.2))
+    fig = new_figure((size[0], size[1] + 0.2 * legend_rows))
+    axes = fig.subplots(rows, columns, sharey=True, squeeze=False).ravel()
+    styles = dict(zip([_key(v) for v in values], run_styles(len(values))))
+    several = False
+    for ax, panel in zip(axes, panels):
+        shown = [(p, s) for p, s in series if by is None or _key(p[by]) == _key(panel)]
+        plotted: list[np.ndarray] = []
+        for value in values:
+            group = [s for p, s in shown if _key(p[param]) == _key(value)]
+            if not group:
+                continue
+            color, style = styles[_key(value)]
+            stack = np.full((len(group), n_epochs), np.nan)
+            for row, s in zip(stack, group):
+                row[: len(s)] = np.where(np.isfinite(s), s, np.nan)
+            if len(group) > 1:
+                several = True
+                for row in stack:
+                    plot_series(ax, row, color=color, linestyle="-", linewidth=0.7, alpha=0.35, marker=None, gid="run")
+            label = format_value(value)
+            diverged = sum(not np.isfinite(s).all() for s in group)
+            notes = ([f"n={len(group)}"] if len(group) > 1 and by is None else []) + (
+                [f"{diverged} diverged"] if diverged else []
+            )
+            label += f" ({', '.join(notes)})" if notes else ""
+            plot_series(ax, _column_median(stack), color=color, linestyle=style, label=label, gid="median")
+            plotted += [row for row in stack]
+        style_axes(ax, n_epochs, readable_name(metric) if ax in axes[::columns] else "", plotted or [np.zeros(1)])
+        if by is not None:
+            ax.set_title(f"{names[by]} = {format_value(panel)}", fontsize=9.5)
+        if ax not in axes[len(axes) - columns :]:
+            ax.set_xlabel("")
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    heading = f"{readable_name(metric)} by {names[param]}"
+    if by is not None:
+        heading += f", one panel per {names[by]}"
+        if title is None:
+            chars = max(30, int(fig.get_figwidth() * 9))
+            fig.suptitle(textwrap.fill(heading, chars))
+        else:
+            fig.suptitle(title)
+    else:
+        _title(axes[0], title, heading)
+    legend_title = f"{names[param]} ({'median; thin: each run' if several else 'one run each'})"
+    if by is None and len(values) <= 6:
+        axes[0].legend(title=legend_title, loc="best", fontsize=8.5, title_fontsize=8.5, frameon=False)
+    else:
+        handles, labels = _unique_legend(axes)
+        fig.legend(
+            handles,
+            labels,
+            title=legend_title,
+            loc="outside lower center",
+            ncols=min(len(labels), 4),
+            fontsize=8,
+            title_fontsize=8,
+            frameon=False,
+        )
     return fig
 
 
-def _column_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-epoch mean, min and max over the rows with a finite value there (NaN where none has one)."""
-    finite = np.isfinite(stack)
-    count = finite.sum(axis=0)
-    has = count > 0
-    mean = np.full(stack.shape[1], np.nan)
-    mean[has] = np.where(finite, stack, 0.0).sum(axis=0)[has] / count[has]
-    low = np.where(has, np.where(finite, stack, np.inf).min(axis=0), np.nan)
-    high = np.where(has, np.where(finite, stack, -np.inf).max(axis=0), np.nan)
-    return mean, low, high
+def _unique_legend(axes) -> tuple[list, list[str]]:
+    """The panels' median lines, each value once, in the order first drawn."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for line in ax.lines:
+            if line.get_gid() == "median":
+                value = line.get_label().split(" (")[0]
+                seen.setdefault(value, line)
+    return list(seen.values()), list(seen)
+
+
+def _column_median(stack: np.ndarray) -> np.ndarray:
+    """Per-epoch median over the rows with a finite value there (NaN where none has one)."""
+    out = np.full(stack.shape[1], np.nan)
+    for j in range(stack.shape[1]):
+        column = stack[:, j][np.isfinite(stack[:, j])]
+        if column.size:
+            out[j] = float(np.median(column))
+    return out
 
 
 # --- heatmap of two parameters ----------------------------------------------------------------------
@@ -225,7 +276,9 @@ def heatmap_figure(
     """The mean of ``metric`` (a row key, e.g. ``"final_val_accuracy"``) over the grid of two parameters.
 
     Each cell shows its mean (and ``±`` the sample std when it has several finite values); the best cell
-    (``mode``: ``"max"`` or ``"min"``) is outlined. Brighter is better either way. A combination with no
+    (``mode``: ``"max"`` or ``"min"``) is outlined. Brighter is better either way. Colours follow the cells'
+    ranks (each distinct value one even step of the colour map), so that close good cells differ in colour
+    as much as they differ in rank; the colour bar names the values. A combination with no
     row is blank; one whose rows have no value (failed or diverged) shows a dash.
     """
     results.check_direction(mode)
@@ -245,11 +298,13 @@ def heatmap_figure(
     fig = new_figure((min(width, 16), min(height, 14)))
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["viridis" if mode == "max" else "viridis_r"]
-    finite = mean[np.isfinite(mean)]
-    norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0, 1))
+    norm, ticks = _rank_norm(mean[np.isfinite(mean)])
     image = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, norm=norm, aspect="auto")
     colorbar = fig.colorbar(image, ax=ax, shrink=0.9)
-    colorbar.set_label(row_metric_name(metric))
+    colorbar.set_label(row_metric_name(metric) + (" (colour by rank)" if ticks is not None else ""))
+    if ticks is not None:
+        colorbar.set_ticks(ticks, labels=[_format_cell(t) for t in ticks])
+        colorbar.minorticks_off()
 
     best = cells[0] if points[0].mean is not None else None
     for i, j in cells:
@@ -282,6 +337,23 @@ def heatmap_figure(
     default += f"\n(mean ± std of {repeats} per cell; best {'highest' if mode == 'max' else 'lowest'})" * (repeats > 1)
     _title(ax, title, default)
     return fig
+
+
+def _rank_norm(values: np.ndarray) -> tuple[Normalize, list[float] | None]:
+    """A colour scale on which each distinct value is one even step (its rank), so that the differences
+    among close good cells show as much as the gap to the bad ones; and the values to tick on the colour
+    bar. With fewer than 3 distinct values, a linear scale (and no ticks of its own)."""
+    distinct = np.unique(values)
+    if distinct.size < 3:
+        return Normalize(*(distinct.min(), distinct.max()) if distinct.size else (0, 1)), None
+    steps = np.linspace(0.0, 1.0, distinct.size)
+    norm = FuncNorm(
+        (lambda x: np.interp(x, distinct, steps), lambda y: np.interp(y, steps, distinct)),
+        vmin=float(distinct[0]),
+        vmax=float(distinct[-1]),
+    )
+    picks = np.unique(np.round(np.linspace(0, distinct.size - 1, min(RANK_TICKS, distinct.size))).astype(int))
+    return norm, [float(distinct[i]) for i in picks]
 
 
 # --- bars per point ---------------------------------------------------------------------------------
@@ -385,7 +457,8 @@ class SweepFigure:
     name: str
     """The file name in the sweep's ``figures/`` folder."""
     kind: str
-    """``curves`` (one curve per value of ``params[0]``), ``heatmap`` (``params``: x, y) or ``bars``."""
+    """``curves`` (one curve per value of ``params[0]``, one panel per value of ``params[1]`` if there is one),
+    ``heatmap`` (``params``: x, y) or ``bars``."""
     key: str
     """The history key of the curves, or the row column of the heatmap and bars (``final_<metric>``)."""
     params: tuple[str, ...]
@@ -420,7 +493,7 @@ def plan_sweep_figures(
         for param in params:
             if any(key in h and param in r for r, h in drawn):
                 name = f"curves_{names[param]}_{file_safe(key)}.png"
-                planned.append(SweepFigure(name, "curves", key, (param,), None))
+                planned.append(SweepFigure(name, "curves", key, (param, *_panels_by(param, params, rows)), None))
     column = f"final_{metric}"
     if not any(column in r for r in rows):
         return planned
@@ -437,18 +510,56 @@ def plan_sweep_figures(
     return planned
 
 
+def headline_figure(planned: Sequence[SweepFigure], metric: str) -> SweepFigure:
+    """The one figure that sums a sweep up: the heatmap (two parameters), else the curves of ``metric`` (one
+    parameter), else the first planned."""
+    if not planned:
+        raise InvalidArgumentError("A sweep with no figures has no headline figure.")
+    heatmaps = [f for f in planned if f.kind == "heatmap"]
+    curves = [f for f in planned if f.kind == "curves" and f.key == metric]
+    return (heatmaps or curves or list(planned))[0]
+
+
+def pick_sweep_figure(planned: Sequence[SweepFigure], name: str) -> SweepFigure:
+    """The planned figure called ``name`` (its file name, with or without ``.png``), or the first of a kind
+    (``heatmap``, ``curves``, ``bars``); an error naming the figures otherwise."""
+    stem = name.removesuffix(".png")
+    for f in planned:
+        if stem == f.name.removesuffix(".png"):
+            return f
+    for f in planned:
+        if stem == f.kind:
+            return f
+    names = [f.name.removesuffix(".png") for f in planned]
+    kinds = list(dict.fromkeys(f.kind for f in planned))
+    raise InvalidArgumentError(
+        f"--figure {name}: the sweep has no such figure. Figures: {', '.join(names)} (or a kind: {', '.join(kinds)})."
+        + did_you_mean(stem, [*names, *kinds])
+    )
+
+
+def _panels_by(param: str, params: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The parameter whose values split ``param``'s curves into panels: the other of the first two swept
+    ones, when it has at most :data:`MAX_PANELS` values; none for a single parameter."""
+    others = [p for p in params[:2] if p != param]
+    if not others:
+        return ()
+    values = _ordered([r[others[0]] for r in rows if others[0] in r])
+    return (others[0],) if 1 < len(values) <= MAX_PANELS else ()
+
+
 def draw_sweep_figure(
     figure: SweepFigure, rows: Sequence[Mapping[str, Any]], histories: Sequence[Mapping[str, Sequence]]
 ) -> Figure:
     """Draw one planned figure from the trials' rows and histories (as given to :func:`plan_sweep_figures`)."""
     if figure.kind == "curves":
-        (param,) = figure.params
+        param, *by = figure.params
         pairs = [
             (r, h)
             for r, h in zip(rows, histories)
-            if isinstance(h, Mapping) and h.get("loss") and figure.key in h and param in r
+            if isinstance(h, Mapping) and h.get("loss") and figure.key in h and all(p in r for p in figure.params)
         ]
-        return param_curves_figure(pairs, param, figure.key)
+        return param_curves_figure(pairs, param, figure.key, by=by[0] if by else None)
     usable = [r for r in rows if all(p in r for p in figure.params)]
     if figure.kind == "heatmap":
         x, y = figure.params
@@ -495,8 +606,10 @@ __all__ = [
     "draw_sweep_figure",
     "file_safe",
     "format_value",
+    "headline_figure",
     "heatmap_figure",
     "param_curves_figure",
+    "pick_sweep_figure",
     "plan_sweep_figures",
     "row_metric_name",
     "short_names",

@@ -32,11 +32,16 @@ from nnrun.results import (
     primary_metric,
     short_names,
 )
+from nnrun.results.chance import at_chance, classes_of
+from nnrun.results.params import described_config, display_value, flat_value
 from nnrun.runs import layout
+from nnrun.runs.format import check_readable
 from nnrun.runs.manifest import SweepManifest, TrialEntry
+from nnrun.runs.store import effective_status
 
 RUN_FILES = layout.RUN_FILES
 SWEEP_FILES = layout.SWEEP_FILES
+PREPROCESSING = "preprocessing.json"  # written by the run store beside the weights
 _STAMP = re.compile(r"^(?:sweep-)?(\d{8}-\d{6})-(.+)$")
 
 
@@ -55,8 +60,34 @@ class RunRecord:
     config: dict[str, Any] = field(default_factory=dict)
     history: dict[str, list] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    format_version: int = 0  # the folder's format (nnrun.runs.format); 0: written before versions were recorded
+    nnrun_version: str | None = None  # the release that wrote it, when recorded
+    user_config: dict[str, Any] = field(default_factory=dict)  # user_config.yaml: as written, with the overrides
+    overrides: list[str] = field(default_factory=list)  # status.json's overrides: --set KEY=VALUE as typed
+    preprocessing: dict[str, Any] = field(default_factory=dict)  # preprocessing.json (n_classes, ...)
 
     kind = "run"
+
+    @property
+    def described(self) -> dict[str, Any]:
+        """The flat config that describes the run in the user's words: user_config.yaml (which holds the
+        overrides), else the resolved config with status.json's overrides applied (older folders)."""
+        if self.user_config:
+            return described_config(self.user_config)
+        return described_config(self.config, self.overrides)
+
+    @property
+    def classes(self) -> int | None:
+        """How many classes the run's classifier has; None for regression or when nothing says."""
+        return classes_of(self.config, self.preprocessing)
+
+    @property
+    def at_chance(self) -> bool:
+        """Whether the run ended at chance level: its final (validation) accuracy at most 1/classes + 0.02."""
+        final = self.final
+        key = next((k for k in ("val_accuracy", "accuracy", "val_acc", "acc") if k in final), None)
+        ended = self.status in ("completed", "interrupted", "killed")  # a diverged or failed run says so already
+        return ended and key is not None and at_chance(results.finite(final[key]), self.classes)
 
     @property
     def final(self) -> dict[str, float | None]:
@@ -109,6 +140,8 @@ class SweepRecord:
     manifest: SweepManifest | None = None  # None without a readable manifest.json
     trials: list[SweepTrial] = field(default_factory=list)
     summary: list[dict[str, Any]] = field(default_factory=list)  # summary.json as the sweep wrote it
+    format_version: int = 0  # the folder's format (nnrun.runs.format); 0: written before versions were recorded
+    nnrun_version: str | None = None  # the release that wrote it, when recorded
 
     kind = "sweep"
 
@@ -185,26 +218,34 @@ def is_sweep(path: str | Path) -> bool:
 def read_run(path: str | Path) -> RunRecord:
     """A run folder's config, history, metrics and status; missing files read as empty."""
     path = _existing_folder(path, "run")
+    version = check_readable(path)  # a newer format is refused (exit 2), never misread
     status = _read_json(path / layout.STATUS, {})
     metrics = _read_json(path / layout.METRICS, {})
     config = _read_yaml(path / layout.CONFIG)
+    overrides = status.get("overrides")
     history = _read_json(path / layout.HISTORY, {})
     history = {k: v for k, v in history.items() if isinstance(v, list)}
     return RunRecord(
         path=path,
         name=str(metrics.get("name") or config.get("name") or _folder_name(path)),
         started=_started(path, status),
-        status=str(status.get("status") or metrics.get("status") or "unknown"),
+        status=effective_status(status) if status.get("status") else str(metrics.get("status") or "unknown"),
         stop_reason=status.get("stop_reason") or metrics.get("stop_reason"),
         config=config,
         history=history,
         metrics=metrics,
+        user_config=_read_yaml(path / layout.USER_CONFIG),
+        overrides=[str(o) for o in overrides] if isinstance(overrides, list) else [],
+        preprocessing=_read_json(path / PREPROCESSING, {}),
+        format_version=version.version,
+        nnrun_version=version.nnrun_version,
     )
 
 
 def read_sweep(path: str | Path) -> SweepRecord:
     """A sweep folder's spec, manifest, trials (each with its run folder, once it has one) and summary."""
     path = _existing_folder(path, "sweep")
+    version = check_readable(path)  # a newer format is refused (exit 2), never misread
     status = _read_json(path / layout.STATUS, {})
     spec = _read_yaml(path / layout.SWEEP_YAML)
     manifest = _read_json(path / layout.MANIFEST, {})
@@ -222,12 +263,14 @@ def read_sweep(path: str | Path) -> SweepRecord:
         path=path,
         name=str((record.name if record else "") or spec.get("name") or _folder_name(path)),
         started=_started(path, status),
-        status=str(status.get("status") or "unknown"),
+        status=effective_status(status) if status.get("status") else "unknown",
         stop_reason=status.get("stop_reason"),
         spec=spec,
         manifest=record,
         trials=trials,
         summary=[row for row in summary if isinstance(row, dict)] if isinstance(summary, list) else [],
+        format_version=version.version,
+        nnrun_version=version.nnrun_version,
     )
 
 
@@ -270,10 +313,13 @@ def list_folder(path: str | Path) -> list[RunRecord | SweepRecord]:
 
 
 def _age(record: RunRecord | SweepRecord) -> tuple:
-    """(start time, folder name in natural order): ``x-run-2`` was made after ``x-run`` in the same second."""
+    """(start time, when its first file was written, folder name in natural order): runs started in the same
+    second are told apart by their config.yaml (written first), then ``x-run-2`` comes after ``x-run``."""
     started = record.started.timestamp() if record.started else record.path.stat().st_mtime
+    first = next((f for f in (layout.CONFIG, layout.SWEEP_YAML) if (record.path / f).is_file()), None)
+    written = (record.path / first).stat().st_mtime_ns if first is not None else 0
     natural = tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", record.path.name))
-    return (started, natural)
+    return (started, written, natural)
 
 
 def _existing_folder(path: str | Path, what: str) -> Path:
@@ -337,6 +383,9 @@ def _started(path: Path, status: Mapping[str, Any]) -> datetime | None:
 
 # --- comparing configs ------------------------------------------------------------------------------
 
+MAX_LABEL = 56  # characters of a legend label; a longer one is cut with an ellipsis
+MAX_LABEL_VALUE = 20  # characters of one value in a label
+
 
 def run_label(config: Mapping[str, Any], keys: Sequence[str]) -> str:
     """``activation=relu, lr=0.01``: the values of ``keys`` in ``config``, with short key names."""
@@ -344,30 +393,69 @@ def run_label(config: Mapping[str, Any], keys: Sequence[str]) -> str:
     return ", ".join(f"{names[k]}={format_value(get_param(config, k))}" for k in keys)
 
 
-def run_labels(records: Sequence[RunRecord | SweepRecord]) -> list[str]:
-    """A legend label per record from the parameters in which their configs differ.
+def descriptions(records: Sequence[RunRecord | SweepRecord]) -> list[dict[str, Any]]:
+    """The flat config that describes each record in the user's words (a sweep by its best point's run).
 
-    When the configs do not tell the records apart (same config, or unreadable ones), the folder names do.
+    When every run has a ``user_config.yaml`` (the config as written, with the command line's overrides),
+    those; else every resolved config with its recorded overrides, so that runs compare like with like.
     """
-    keys = differing_params([r.config for r in records])
-    labels = [run_label(r.config, keys) for r in records] if keys else []
+    runs = [_describing_run(r) for r in records]
+    as_written = all(run is not None and run.user_config for run in runs)
+    out = []
+    for record, run in zip(records, runs):
+        if run is None:
+            out.append(described_config(record.config))
+        else:
+            out.append(described_config(run.user_config) if as_written else described_config(run.config, run.overrides))
+    return out
+
+
+def _describing_run(record: RunRecord | SweepRecord) -> RunRecord | None:
+    if isinstance(record, RunRecord):
+        return record
+    best = record.best_point()
+    return best[0].run if best else None
+
+
+def describe(flat: Mapping[str, Any], keys: Sequence[str], limit: int = MAX_LABEL) -> str:
+    """``activation=relu, lr=0.001235``: the values of ``keys`` in a flat config, short key names, rounded
+    values, cut to ``limit`` characters."""
+    names = short_names(keys)
+    text = ", ".join(f"{names[k]}={display_value(flat_value(flat, k), MAX_LABEL_VALUE)}" for k in keys)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def run_labels(records: Sequence[RunRecord | SweepRecord]) -> list[str]:
+    """A legend label per record from what differs among them, in the user's words (:func:`descriptions`):
+    ``optimizer.name=adam``, never every resolved default.
+
+    When that does not tell the records apart (same config, unreadable ones), their names do, else their
+    folder names.
+    """
+    flats = descriptions(records)
+    keys = differing_params(flats)
+    labels = [describe(flat, keys) for flat in flats] if keys else []
     if len(set(labels)) == len(records):
         return labels
-    return [r.path.name for r in records]
+    names = [r.name for r in records]
+    return names if len(set(names)) == len(records) else [r.path.name for r in records]
 
 
 # --- listing ----------------------------------------------------------------------------------------
 
 METRIC_ORDER = ("loss", "val_loss")
+WHERE_FIELDS = ("status", "name", "kind")  # --where keys that are not config keys
 
 
 @dataclass
 class Listing:
     """What ``nnrun runs`` shows: one row per run or sweep, with the differing parameters and final metrics.
 
-    A row is ``{"record", "name", "folder", "started", "kind", "trials", "status", "params": {key: value},
-    "final": {metric: value}}``. A sweep's row shows its best point: the config of the parameter combination
-    with the best mean final metric, and its final values averaged over its repeats.
+    A row is ``{"record", "name", "folder", "started", "kind", "trials", "status", "chance", "params": {key:
+    value}, "final": {metric: value}}``; ``status`` is what it means now (``killed`` for a ``running`` run
+    whose process is gone), ``chance`` whether it ended at chance level. A sweep's row shows its best point:
+    the config of the parameter combination with the best mean final metric, and its final values averaged
+    over its repeats.
     """
 
     params: list[str]  # dotted keys in which the listed configs differ
@@ -375,15 +463,23 @@ class Listing:
     rows: list[dict[str, Any]]
 
 
-def listing(records: Sequence[RunRecord | SweepRecord], sort: str | None = None) -> Listing:
+def listing(
+    records: Sequence[RunRecord | SweepRecord],
+    sort: str | None = None,
+    where: Sequence[str] = (),
+    reverse: bool = False,
+) -> Listing:
     """The rows of ``records`` (newest first as given), or sorted by the final ``sort`` metric, best first.
 
-    Best is the highest value for accuracy-like metrics and the lowest for losses and errors; rows without
-    the metric come last. An unknown ``sort`` metric is an error that lists the known ones.
+    ``where`` keeps the records matching every ``KEY=VALUE`` (``status=completed``, ``activation=relu``: a
+    config key, dotted or by its last part, as the user wrote it). ``reverse`` turns the order round (rows
+    without the ``sort`` metric still come last). Best is the highest value for accuracy-like metrics and the
+    lowest for losses and errors. An unknown ``sort`` metric or ``where`` key is an error naming the known ones.
     """
-    shown = [_shown(r) for r in records]
-    keys = differing_params([config for config, _ in shown])
-    finals = [final for _, final in shown]
+    records = _filtered(list(records), where)
+    flats = descriptions(records)
+    keys = differing_params(flats)
+    finals = [_final(r) for r in records]
     known = list(dict.fromkeys(k for final in finals for k in final if k not in ("epoch_time", "learning_rate")))
     if sort is not None and sort not in known:
         raise InvalidArgumentError(
@@ -393,7 +489,8 @@ def listing(records: Sequence[RunRecord | SweepRecord], sort: str | None = None)
         )
     metrics = _metric_columns(finals, sort)
     rows = []
-    for record, (config, final) in zip(records, shown):
+    for record, flat, final in zip(records, flats, finals):
+        run = _describing_run(record)
         rows.append(
             {
                 "record": record,
@@ -403,26 +500,89 @@ def listing(records: Sequence[RunRecord | SweepRecord], sort: str | None = None)
                 "kind": record.kind,
                 "trials": len(record.trials) if isinstance(record, SweepRecord) else None,
                 "status": record.status,
-                "params": {k: get_param(config, k) for k in keys},
+                "chance": run is not None and run.at_chance,
+                "params": {k: flat_value(flat, k) for k in keys},
                 "final": {m: results.finite(final.get(m)) for m in metrics},
             }
         )
+    if reverse:
+        rows.reverse()
     if sort is not None:
-        sign = -1 if results.direction(sort) == "max" else 1
+        sign = (-1 if results.direction(sort) == "max" else 1) * (-1 if reverse else 1)
         rows.sort(key=lambda row: (row["final"][sort] is None, sign * (row["final"][sort] or 0.0)))
     return Listing(keys, metrics, rows)
 
 
-def _shown(record: RunRecord | SweepRecord) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config, final values): a run's own; a sweep's best point, its final values averaged over repeats."""
+def _filtered(records: list[RunRecord | SweepRecord], where: Sequence[str]) -> list[RunRecord | SweepRecord]:
+    """The records that match every ``KEY=VALUE`` of ``where``."""
+    if not where:
+        return records
+    flats = descriptions(records)
+    for item in where:
+        key, sep, text = str(item).partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key:
+            raise InvalidArgumentError(f"--where {item}: expected KEY=VALUE, e.g. status=completed or activation=relu.")
+        if key in WHERE_FIELDS:
+            keep = [_matches(getattr(r, key), text) for r in records]
+        else:
+            full = _where_key(key, flats)
+            keep = [_matches(flat_value(flat, full), text) for flat in flats]
+        records = [r for r, k in zip(records, keep) if k]
+        flats = [f for f, k in zip(flats, keep) if k]
+    return records
+
+
+def _where_key(key: str, flats: Sequence[Mapping[str, Any]]) -> str:
+    """The dotted config key that ``key`` names: itself, or the one key ending with it (``activation``,
+    ``lr``); keys that differ among the records, then ``model.hidden`` ones, win over the others."""
+    every = list(dict.fromkeys(k for flat in flats for k in flat))
+    parents = {".".join(k.split(".")[:i]) for k in every for i in range(1, len(k.split(".")))}
+    if key in every or key in parents:
+        return key
+    wanted = "learning_rate" if key == "lr" else key
+    found = [k for k in every if k.endswith("." + wanted)]
+    for narrower in (set(differing_params(flats)), {k for k in found if k.startswith("model.hidden.")}):
+        if len(found) > 1 and any(k in narrower for k in found):
+            found = [k for k in found if k in narrower]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise InvalidArgumentError(
+            f"--where {key}: several config keys end with {key!r}: {', '.join(found)}. Pass one."
+        )
+    differing = differing_params(flats)
+    names = list(dict.fromkeys([*WHERE_FIELDS, *short_names(differing).values()]))
+    more = len(every) - len(differing)
+    lasts = [k.rsplit(".", 1)[-1] for k in every]
+    raise InvalidArgumentError(
+        f"--where {key}: no listed run has a key {key!r}. Keys: {', '.join(names)}"
+        + (f", or any of the {more} other config keys (dotted, or by their last part)." if more > 0 else ".")
+        + did_you_mean(key, list(dict.fromkeys([*names, *lasts, *every])), complete=True)
+    )
+
+
+def _matches(value: Any, text: str) -> bool:
+    """Whether a value is what the user typed: as YAML reads it, or as it is shown."""
+    if value is None:
+        return text.lower() in ("null", "none", "~", "-", "")
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        parsed = text
+    if isinstance(value, (int, float)) and isinstance(parsed, (int, float)) and not isinstance(value, bool):
+        return abs(float(value) - float(parsed)) <= 1e-12 * max(1.0, abs(float(value)))
+    return value == parsed or text in (str(value), format_value(value), format_value(value, precise=True))
+
+
+def _final(record: RunRecord | SweepRecord) -> dict[str, Any]:
+    """A run's final values; a sweep's best point's, averaged over its repeats."""
     if isinstance(record, RunRecord):
-        return record.config, record.final
+        return record.final
     trials = record.best_point()
-    if not trials:
-        return record.config, {}
     finals = [t.run.final for t in trials]
     keys = dict.fromkeys(k for final in finals for k in final)
-    return trials[0].run.config, {key: results.mean_std(final.get(key) for final in finals)[0] for key in keys}
+    return {key: results.mean_std(final.get(key) for final in finals)[0] for key in keys}
 
 
 def _metric_columns(finals: Sequence[Mapping[str, Any]], sort: str | None) -> list[str]:
@@ -446,6 +606,8 @@ __all__ = [
     "RunRecord",
     "SweepRecord",
     "SweepTrial",
+    "describe",
+    "descriptions",
     "differing_params",
     "flatten_config",
     "get_param",

@@ -21,6 +21,7 @@ import numpy as np
 from nnrun.config.sweep import Distribution, SweepConfig
 from nnrun.config.yaml_safe import parse_value
 from nnrun.errors import ConfigError, Problem
+from nnrun.results import format_value
 
 
 def parse_param(text: str) -> tuple[str, list[Any]]:
@@ -50,7 +51,8 @@ class TrialPoint:
     @property
     def label(self) -> str:
         """``activation=relu, kernel_initializer=zeros`` (short keys)."""
-        return ", ".join(f"{short_key(k)}={v}" for k, v in self.params.items())
+        values = {k: format_value(v) if isinstance(v, float) else v for k, v in self.params.items()}  # 4 digits
+        return ", ".join(f"{short_key(k)}={v}" for k, v in values.items())
 
 
 def short_key(key: str) -> str:
