@@ -10,7 +10,7 @@ import typer
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report, warn
 from nnrun.cli.signals import StopSignals
-from nnrun.cli.sweep_display import SweepDisplay, ranked_table
+from nnrun.cli.sweep_display import SweepDisplay, ranked_table, table_limit, trial_label
 from nnrun.errors import InvalidArgumentError
 from nnrun.runs.store import check_runs_dir
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
@@ -66,6 +66,9 @@ def sweep(
         typer.Option("--resume", help="Resume this sweep folder: run its missing, failed and interrupted trials."),
     ] = None,
     new: Annotated[bool, typer.Option("--new", help="Start a new sweep folder even if this sweep ran before.")] = False,
+    allow_data_change: Annotated[
+        bool, typer.Option("--allow-data-change", help="Resume even if the data files changed since the sweep began.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the trials and stop.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the ranked table and paths.")] = False,
     debug: DebugOpt = False,
@@ -85,11 +88,11 @@ def sweep(
         stdout.print(f"{len(plan.trials)} trials, ranked by {plan.metric} ({plan.mode})", highlight=False)
         if dry_run:
             for t in plan.trials:
-                stdout.print(f"  {t.id}  {t.label}  seed {t.seed}", highlight=False, markup=False)
+                stdout.print(f"  {t.id}  {trial_label(t)}  seed {t.seed}", highlight=False, markup=False)
             raise typer.Exit(EXIT_OK)
         with pool:  # joins the cluster (or fails, exit 2) before any folder is made
-            folder, _ = open_folder(plan, root, resume, new)
-            display = SweepDisplay(stdout, plan.trials, plan.metric, quiet)
+            folder, _ = open_folder(plan, root, resume, new, allow_data_change, warn)
+            display = SweepDisplay(stdout, plan.trials, plan.metric, quiet, mode=plan.mode)
             try:
                 with StopSignals(lambda m: display.console.print(f"\n{m}", style="yellow")) as stopper:
                     outcome = run_sweep(
@@ -97,14 +100,9 @@ def sweep(
                     )
             finally:
                 display.close()
-        stdout.print(
-            ranked_table(
-                rank(outcome.rows, plan.metric, plan.mode, list(plan.spec.parameters)),
-                list(plan.spec.parameters),
-                plan.metric,
-                plan.mode,
-            )
-        )
+        ranked = rank(outcome.rows, plan.metric, plan.mode, list(plan.spec.parameters))
+        limit = table_limit(stdout, len(ranked))  # in a terminal, the table fits the screen
+        stdout.print(ranked_table(ranked, list(plan.spec.parameters), plan.metric, plan.mode, limit))
         stdout.print(f"Summary: {outcome.folder / 'summary.csv'}", highlight=False, markup=False)
         if outcome.figures:
             stdout.print(f"Figures: {outcome.folder / 'figures'}", highlight=False, markup=False)

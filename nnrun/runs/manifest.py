@@ -100,6 +100,10 @@ class SweepManifest:
     which is written back without one (a resumed folder keeps its format until ``nnrun migrate``)."""
     nnrun_version: str | None = NNRUN_VERSION
     """The nnrun release that wrote the folder; None when not recorded."""
+    data: dict[str, Any] | None = None
+    """Fingerprints of the data files the trials read, by path (each file's name, size in bytes, modification
+    time, and SHA-256 up to 256 MiB): a resumed sweep whose data changed stops unless ``--allow-data-change``.
+    None for named and generated data sets and for folders written before it was recorded."""
 
     def trial(self, trial_id: str) -> TrialEntry:
         """The entry of ``trial_id``; KeyError if the sweep has no such trial."""
@@ -124,6 +128,7 @@ class SweepManifest:
             "parameters": self.parameters,
             "repeats": self.repeats,
             "trials": [t.to_json() for t in self.trials],
+            **({"data": self.data} if self.data is not None else {}),
         }
 
     @classmethod
@@ -142,6 +147,7 @@ class SweepManifest:
             trials=[TrialEntry.from_json(t) for t in trials if isinstance(t, Mapping)],
             format_version=data.get("format_version"),
             nnrun_version=data["nnrun_version"] if isinstance(data.get("nnrun_version"), str) else None,
+            data=data["data"] if isinstance(data.get("data"), dict) else None,
         )
 
 

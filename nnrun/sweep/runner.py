@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from nnrun import results
-from nnrun.errors import StoreError
+from nnrun.data import fingerprint
+from nnrun.errors import InvalidArgumentError, StoreError
 from nnrun.results import TrialRow
 from nnrun.runs import layout
 from nnrun.runs.catalog import RunRecord
@@ -33,6 +34,22 @@ from nnrun.sweep.executors import Executor, TrialTask
 from nnrun.sweep.plan import SweepPlan
 
 
+class DataChangedError(InvalidArgumentError):
+    """A sweep is resumed on data that changed since it started (exit 2)."""
+
+    def __init__(self, folder: Path | str, changes: list[str]) -> None:
+        super().__init__(folder, changes)
+        self.folder, self.changes = Path(folder), list(changes)
+
+    def __str__(self) -> str:
+        listed = "; ".join(self.changes)
+        return (
+            f"the data changed since the sweep in {self.folder} started: {listed}. Its finished trials were "
+            "trained on the old data, so mixing them would rank apples against pears. Start a new sweep with "
+            "--new, or resume anyway with --allow-data-change."
+        )
+
+
 @dataclass
 class SweepOutcome:
     """What happened: the folder, the rows of the summary (as in summary.json), counts, and whether it was
@@ -48,10 +65,18 @@ class SweepOutcome:
 
 
 def open_folder(
-    plan: SweepPlan, runs_dir: str | Path, resume: str | Path | None = None, new: bool = False
+    plan: SweepPlan,
+    runs_dir: str | Path,
+    resume: str | Path | None = None,
+    new: bool = False,
+    allow_data_change: bool = False,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> tuple[SweepFolder, bool]:
     """The folder to run in: ``resume``, else the newest unfinished or finished run of the same sweep
-    (``new`` forces a fresh one), else a new folder. Returns (folder, resumed)."""
+    (``new`` forces a fresh one), else a new folder. Returns (folder, resumed).
+
+    A resumed sweep must have the same trials and the same data (:func:`check_data_unchanged`); with
+    ``allow_data_change`` a change is only reported through ``warn``."""
     if resume is not None:
         folder = open_sweep_folder(resume)
         if folder.manifest.fingerprint != plan.fingerprint:
@@ -68,7 +93,7 @@ def open_folder(
                 ],
                 plan.source,
             )
-        _check_trials_match(folder, plan)
+        _check_resumable(folder, plan, allow_data_change, warn)
         return folder, True
     if not new:
         found = find_resumable(runs_dir, plan.fingerprint, plan.name)
@@ -79,9 +104,48 @@ def open_folder(
                 found = None
             if found is not None:
                 found.read_manifest()
-                _check_trials_match(found, plan)
+                _check_resumable(found, plan, allow_data_change, warn)
                 return found, True
     return create_sweep_folder(runs_dir, plan.name, new_manifest(plan), sweep_yaml(plan)), False
+
+
+def _check_resumable(
+    folder: SweepFolder, plan: SweepPlan, allow_data_change: bool, warn: Callable[[str], None]
+) -> None:
+    _check_trials_match(folder, plan)
+    changes = check_data_unchanged(folder, plan, allow_data_change)
+    if changes:
+        warn(f"resuming {folder.path} on changed data (--allow-data-change): " + "; ".join(changes))
+
+
+def data_fingerprints(plan: SweepPlan) -> dict[str, Any] | None:
+    """The fingerprints of every data file the sweep's trials read (None when they read none)."""
+    paths = sorted({e.config.data.path for e in plan.experiments.values() if e.config.data.path})
+    return {path: fingerprint.fingerprint(path) for path in paths} or None
+
+
+def check_data_unchanged(folder: SweepFolder, plan: SweepPlan, allow_change: bool = False) -> list[str]:
+    """What changed in the data since the sweep started; raises unless ``allow_change`` (then the caller warns
+    and the manifest records the new fingerprints)."""
+    before = folder.manifest.data
+    if before is None:
+        return []  # named data sets, or a folder from before fingerprints were recorded
+    now = data_fingerprints(plan) or {}
+    changes = []
+    for path in sorted(set(before) | set(now)):
+        if path not in now:
+            changes.append(f"{path} is no longer used")
+        elif path not in before:
+            changes.append(f"{path} is new")
+        else:
+            changes += [f"{path}: {c}" for c in fingerprint.changes(before[path], now[path])]
+    if changes and not allow_change:
+        folder.unlock()
+        raise DataChangedError(folder.path, changes)
+    if changes:
+        folder.manifest.data = now
+        folder.write_manifest()
+    return changes
 
 
 def _check_trials_match(folder: SweepFolder, plan: SweepPlan) -> None:
@@ -111,6 +175,7 @@ def new_manifest(plan: SweepPlan) -> SweepManifest:
         parameters=list(plan.spec.parameters),
         repeats=plan.spec.repeats,
         trials=[TrialEntry(t.id, t.params, t.repeat, t.seed) for t in plan.trials],
+        data=data_fingerprints(plan),
     )
 
 
