@@ -179,6 +179,8 @@ def run_trial(
             test_classes = _test_classes(model, experiment, max(t.batch_size, 256))
         metrics = summarize(history, test, config, data, model.count_params())
         metrics.update(status=status, stop_reason=reason, epochs_planned=t.epochs)
+        if watch.aborted_at is None:  # an aborted run's weights are from the middle of an epoch
+            metrics.update(kept_weights(history, user_callbacks))
         return TrialResult(
             status=status,
             stop_reason=reason,
@@ -242,6 +244,20 @@ def _outcome(watch: _Watch, callbacks: list[Callback], epochs_run: int, epochs: 
                 f"improving (best {cb.best:.4g} at epoch {cb.best_epoch + 1}){restored}"
             )
     return "completed", f"completed {epochs_run} of {epochs} epochs"
+
+
+def kept_weights(history: dict[str, list[float]], callbacks: list[Callback]) -> dict[str, Any]:
+    """Which epoch's weights the run keeps, and what they scored then: the last epoch, or the best one
+    that ``EarlyStopping(restore_best_weights=True)`` put back. A sweep ranks trials by these values."""
+    epochs = len(history.get("loss", []))
+    epoch = epochs
+    for cb in callbacks:
+        if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cb.best_weights is not None:
+            epoch = min(cb.best_epoch + 1, epochs)
+    if epoch < 1:
+        return {}
+    kept = {k: _finite(v[epoch - 1]) for k, v in history.items() if len(v) >= epoch and k not in NOT_METRICS}
+    return {"weights_epoch": epoch, "kept": kept}
 
 
 def summarize(

@@ -34,11 +34,14 @@ def finite(value: Any) -> float | None:
 
 
 def final_values(metrics: Mapping[str, Any] | None, history: Mapping[str, Sequence] | None) -> dict[str, Any]:
-    """A trial's final value per metric: ``metrics.json``'s ``final``, else its history's last epoch.
+    """A trial's final value per metric: what its saved weights achieved (``metrics.json``'s ``kept``: the
+    last epoch, or the best epoch EarlyStopping restored), else ``final``, else its history's last epoch.
 
     The learning rate and the epoch times are not metrics and are left out.
     """
-    final = metrics.get("final") if isinstance(metrics, Mapping) else None
+    metrics = metrics if isinstance(metrics, Mapping) else {}
+    kept = metrics.get("kept")
+    final = kept if isinstance(kept, Mapping) and kept else metrics.get("final")
     if not isinstance(final, Mapping) or not final:
         final = {k: v[-1] for k, v in (history or {}).items() if isinstance(v, (list, tuple)) and v}
     return {k: v for k, v in final.items() if k not in NOT_METRICS}
@@ -66,8 +69,12 @@ class TrialRow:
     """Epochs finished."""
     duration_seconds: float | None = None
     """Wall-clock time of the trial."""
+    weights_epoch: int | None = None
+    """The epoch whose weights the trial kept (the last, or the best one EarlyStopping restored); None in
+    folders written before it was recorded."""
     final: dict[str, Any] = field(default_factory=dict)
-    """The last epoch's value per history key (``final_<key>`` on disk)."""
+    """What the kept weights achieved per history key (``final_<key>`` on disk): the value at
+    ``weights_epoch``, which is the last epoch unless EarlyStopping restored an earlier one."""
     best: dict[str, Any] = field(default_factory=dict)
     """The best epoch's value per history key (``best_<key>`` on disk)."""
     test: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +97,8 @@ class TrialRow:
         if self.folder is not None:
             row["epochs_run"] = self.epochs_run
             row["duration_seconds"] = self.duration_seconds
+            if self.weights_epoch is not None:
+                row["weights_epoch"] = self.weights_epoch
             row.update({f"final_{k}": v for k, v in self.final.items()})
             row.update({f"best_{k}": v for k, v in self.best.items()})
             row.update({f"test_{k}": v for k, v in self.test.items()})
@@ -109,6 +118,7 @@ class TrialRow:
             folder=row.get("folder"),
             epochs_run=row.get("epochs_run"),
             duration_seconds=row.get("duration_seconds"),
+            weights_epoch=row.get("weights_epoch") if isinstance(row.get("weights_epoch"), int) else None,
             **{p.rstrip("_"): {k[len(p) :]: v for k, v in row.items() if k.startswith(p)} for p in PREFIXES},
         )
 
@@ -131,6 +141,8 @@ def trial_row(
         row.folder = folder
         row.epochs_run = metrics.get("epochs_run")
         row.duration_seconds = metrics.get("duration_seconds")
+        epoch = metrics.get("weights_epoch")
+        row.weights_epoch = epoch if isinstance(epoch, int) else None
         row.final = final_values(metrics, history)
         best = metrics.get("best") if isinstance(metrics.get("best"), Mapping) else {}
         row.best = {k: b.get("value") if isinstance(b, Mapping) else None for k, b in best.items()}

@@ -220,6 +220,10 @@ class RunMetrics(Record):
     """A failed run: the error (``TypeName: message``); the traceback is in error.txt."""
     ran_on: Placement | None = None
     """A sweep's trial: where it ran."""
+    weights_epoch: int | None = None
+    """The epoch whose weights weights.npz holds: the last one, or the best one EarlyStopping restored."""
+    kept: dict[str, float | None] | None = None
+    """Each history key's value at ``weights_epoch``: what the saved weights achieved (a sweep ranks by it)."""
 
 
 # --- history.json -----------------------------------------------------------------------------------
