@@ -64,13 +64,16 @@ def run_notes(
 
 
 def _early_stop(metrics: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    """(stopped epoch, restored epoch) from the stop reason nnrun wrote; (None, None) when it ran its course."""
+    """(stopped epoch, restored epoch): the restored epoch from ``weights_epoch`` (recorded since format 1) when
+    it is not the last, the stop from the stop reason nnrun wrote; (None, None) when it ran its course."""
+    epochs, kept = metrics.get("epochs_run"), metrics.get("weights_epoch")
+    restored = kept if isinstance(kept, int) and isinstance(epochs, int) and kept < epochs else None
     match = _EARLY_STOP.search(str(metrics.get("stop_reason") or ""))
     if match is None:
-        return None, None
+        return None, restored
     stopped, best = int(match.group(1)), int(match.group(2))
     restore = match.group(3) is not None or get_param(config, "train.callbacks.early_stopping.restore_best_weights")
-    return stopped, best if restore else None
+    return stopped, restored if restored is not None else (best if restore else None)
 
 
 def hyperparameters(config: Mapping[str, Any]) -> str:
