@@ -9,13 +9,13 @@ import typer
 from matplotlib.figure import Figure
 
 from nnrun.cli.common import DebugOpt, stdout
-from nnrun.cli.errors import cli_errors
+from nnrun.cli.errors import cli_errors, warn
 from nnrun.errors import InvalidArgumentError, did_you_mean
 from nnrun.report import history_figure, metric_names, overlay_figure, plot_names, readable_name, save_figure
 from nnrun.report.notes import run_notes
 from nnrun.report.sweep import draw_sweep_figure, file_safe, headline_figure, pick_sweep_figure, plan_sweep_figures
 from nnrun.runs import layout
-from nnrun.runs.catalog import RunRecord, SweepRecord, read_folder, run_labels
+from nnrun.runs.catalog import RunRecord, SweepRecord, UnreadableFolderError, read_folder, run_labels
 
 
 def plot(
@@ -53,7 +53,7 @@ def plot(
 
     The legend of an overlay names the parameters in which the runs differ. The files written are printed."""
     with cli_errors(debug):
-        figures = plan_figures([read_folder(p) for p in paths], metric, out, figure)
+        figures = plan_figures(readable_folders(paths), metric, out, figure)
         written = [save_figure(figure, path) for path, figure in figures.items()]
     for path in written:
         stdout.print(str(path), highlight=False, markup=False)
@@ -150,3 +150,18 @@ def _check_metric(metric: str, available: list[str], problem: str, shown: list[s
 def _is_file(out: Path) -> bool:
     """``--out`` names a file when it has a suffix (.png, .svg or .pdf) and is not an existing folder."""
     return not out.is_dir() and out.suffix != ""
+
+
+def readable_folders(paths: list[Path]) -> list[RunRecord | SweepRecord]:
+    """The folders read back; one with an unreadable file is skipped with a warning (unless it is the only one)."""
+    records = []
+    for path in paths:
+        try:
+            records.append(read_folder(path))
+        except UnreadableFolderError as e:
+            if len(paths) == 1:
+                raise
+            warn(f"skipped {path}: {e}")
+    if not records:
+        raise InvalidArgumentError("none of the folders could be read (see the warnings above)")
+    return records

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, runs_dir_or_default, stdout
-from nnrun.cli.errors import cli_errors
+from nnrun.cli.errors import cli_errors, warn
 from nnrun.errors import InvalidArgumentError
 from nnrun.results import format_value, short_names
 from nnrun.results.params import display_value
@@ -74,7 +74,8 @@ def runs(
     with cli_errors(debug):
         if as_csv and as_json:
             raise InvalidArgumentError("--csv and --json: pass one of them (both print the same columns).")
-        table = listing(list_folder(root), sort, where or (), reverse)
+        records = list_folder(root, on_skip=lambda path, e: warn(f"skipped {path.name}: {e}"))
+        table = listing(records, sort, where or (), reverse)
     if as_json:
         sys.stdout.write(json.dumps(json_rows(table), indent=2, allow_nan=False, default=str) + "\n")
     elif as_csv:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -287,8 +288,17 @@ def read_folder(path: str | Path) -> RunRecord | SweepRecord:
     )
 
 
-def scan(runs_dir: str | Path) -> list[RunRecord | SweepRecord]:
-    """The runs and sweeps directly in ``runs_dir``, newest first (a sweep's trials are inside it)."""
+def _warn_skipped(path: Path, error: Exception) -> None:
+    warnings.warn(f"skipped {path}: {error}", stacklevel=3)
+
+
+def scan(
+    runs_dir: str | Path, on_skip: Callable[[Path, Exception], None] = _warn_skipped
+) -> list[RunRecord | SweepRecord]:
+    """The runs and sweeps directly in ``runs_dir``, newest first (a sweep's trials are inside it).
+
+    A folder with an unreadable file (not UTF-8, broken JSON or YAML) is left out and passed to ``on_skip``
+    (by default a warning), so one damaged folder never hides the others."""
     root = Path(runs_dir)
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"
@@ -297,19 +307,24 @@ def scan(runs_dir: str | Path) -> list[RunRecord | SweepRecord]:
     for child in sorted(root.iterdir()):
         if child.name.startswith("."):
             continue
-        if is_sweep(child):
-            records.append(read_sweep(child))
-        elif is_run(child):
-            records.append(read_run(child))
+        try:
+            if is_sweep(child):
+                records.append(read_sweep(child))
+            elif is_run(child):
+                records.append(read_run(child))
+        except UnreadableFolderError as e:
+            on_skip(child, e)
     return sorted(records, key=_age, reverse=True)
 
 
-def list_folder(path: str | Path) -> list[RunRecord | SweepRecord]:
+def list_folder(
+    path: str | Path, on_skip: Callable[[Path, Exception], None] = _warn_skipped
+) -> list[RunRecord | SweepRecord]:
     """What ``nnrun runs`` lists: the runs and sweeps in a runs folder (:func:`scan`), or, for a sweep
     folder, its trials' runs in the manifest's order."""
     if is_sweep(path):
         return read_sweep(path).runs
-    return scan(path)
+    return scan(path, on_skip)
 
 
 def _age(record: RunRecord | SweepRecord) -> tuple:
@@ -343,20 +358,40 @@ def _folder_trial(folder: Path) -> SweepTrial:
     return SweepTrial(trial_id, {}, 0, seed, run.status, run.stop_reason, run, f"{layout.TRIALS}/{folder.name}")
 
 
-def _read_json(path: Path, empty: dict | list) -> Any:
-    """The file's JSON value; ``empty`` when it is missing or unreadable (a summary may be a list or a mapping)."""
+class UnreadableFolderError(InvalidArgumentError):
+    """A file of a run or sweep folder is not UTF-8, or its config is not valid YAML (listings skip the folder)."""
+
+
+def _text(path: Path) -> str | None:
+    """The file's text; None when it is missing; UnreadableFolderError when it is not UTF-8."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UnreadableFolderError(f"{path} is not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except OSError:
+        return None
+
+
+def _read_json(path: Path, empty: dict | list) -> Any:
+    """The file's JSON value (``empty`` when the file is missing; a summary may be a list or a mapping)."""
+    text = _text(path)
+    if text is None:
         return empty
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return empty  # cut off by a process killed mid-write (before writes were atomic): read as missing
     return value if isinstance(value, (type(empty), dict)) else empty
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        value = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    text = _text(path)
+    if text is None:
         return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise UnreadableFolderError(f"{path} is not valid YAML ({str(e).splitlines()[0]})") from None
     return value if isinstance(value, dict) else {}
 
 

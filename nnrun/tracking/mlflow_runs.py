@@ -29,7 +29,7 @@ from nnrun.tracking.settings import MLFLOW_EXTRA, MlflowSettings
 
 KEY_TAG, UPLOAD_TAG, STARTED_TAG = "nnrun.key", "nnrun.upload", "nnrun.started"
 RUN_STATUS = {"completed": "FINISHED", "failed": "FAILED", "diverged": "FAILED", "interrupted": "KILLED"}
-SKIPPED_FILES = ("tracking.json",)
+SKIPPED_FILES = ("tracking.json", "checkpoint.json", "checkpoint.npz")  # tracking's own record; training state
 SKIPPED_FOLDERS = ("tensorboard",)
 MAX_PARAMS, MAX_METRICS = 100, 1000  # MLflow's limits for one log_batch call
 
