@@ -11,6 +11,7 @@ from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_o
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report, warn
 from nnrun.cli.signals import StopSignals
 from nnrun.cli.sweep_display import SweepDisplay, ranked_table, table_limit, trial_label
+from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
 from nnrun.errors import InvalidArgumentError
 from nnrun.runs.store import check_runs_dir
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
@@ -71,6 +72,8 @@ def sweep(
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the trials and stop.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the ranked table and paths.")] = False,
+    tensorboard: TensorBoardFlag = False,
+    mlflow: MlflowOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run every trial of a sweep (a grid or random search over config keys) and rank them.
@@ -90,6 +93,8 @@ def sweep(
             for t in plan.trials:
                 stdout.print(f"  {t.id}  {trial_label(t)}  seed {t.seed}", highlight=False, markup=False)
             raise typer.Exit(EXIT_OK)
+        base = next(iter(plan.experiments.values()), None)
+        tracking = live_settings(base.config if base is not None else None, tensorboard, mlflow)
         with pool:  # joins the cluster (or fails, exit 2) before any folder is made
             folder, _ = open_folder(plan, root, resume, new, allow_data_change, warn)
             display = SweepDisplay(stdout, plan.trials, plan.metric, quiet, mode=plan.mode)
@@ -106,6 +111,7 @@ def sweep(
         stdout.print(f"Summary: {outcome.folder / 'summary.csv'}", highlight=False, markup=False)
         if outcome.figures:
             stdout.print(f"Figures: {outcome.folder / 'figures'}", highlight=False, markup=False)
+        track_finished(outcome.folder, tracking, sweep=True)  # this process alone writes the folder: it logs
         if outcome.interrupted:
             report(
                 f"interrupted: {sum(r['status'] not in ('completed', 'diverged') for r in outcome.rows)} trials "

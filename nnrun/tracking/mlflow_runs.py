@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,8 @@ MAX_PARAMS, MAX_METRICS = 100, 1000  # MLflow's limits for one log_batch call
 
 
 def _mlflow() -> Any:
+    for name in ("mlflow", "alembic"):  # their INFO lines ("Updating database tables") are not the user's business
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return importlib.import_module("mlflow")
     except ImportError as e:
