@@ -24,6 +24,7 @@ from nnrun.engine.models.training_state import TrainingCheckpoint, capture_train
 from nnrun.evaluation import ClassReport, predicted_classes
 from nnrun.experiment import Experiment
 from nnrun.results import NOT_METRICS, direction
+from nnrun.results.chance import at_chance
 
 
 class TrainingObserver(Protocol):
@@ -36,6 +37,8 @@ class TrainingObserver(Protocol):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
     # optional: when the observer has it, the state after each complete epoch (to resume the run exactly)
     def on_checkpoint(self, checkpoint: TrainingCheckpoint) -> None: ...
+    # optional: asked after each epoch but the last (epochs from 1); True stops training there, as "pruned"
+    def should_prune(self, epoch: int) -> bool: ...
 
 
 @dataclass
@@ -71,6 +74,7 @@ class _Watch(Callback):
         self.diverged: tuple[int, int, float] | None = None
         self.interrupted_at: int | None = None
         self.aborted_at: int | None = None
+        self.pruned_at: int | None = None
         self.epoch = 0
         # resuming (``resume``) and checkpointing need the callbacks with state and the shuffling generator
         self.resume: TrainingCheckpoint | None = None
@@ -123,6 +127,11 @@ class _Watch(Callback):
             )
         if self.observer is not None:
             self.observer.on_epoch_end(epoch, logs or {})
+        prune = getattr(self.observer, "should_prune", None)
+        last = epoch + 1 >= self.params["epochs"]
+        if complete and prune is not None and not last and not self.model.stop_training and prune(epoch + 1):
+            self.pruned_at = epoch
+            self.model.stop_training = True  # type: ignore[union-attr]
 
 
 def run_trial(
@@ -172,7 +181,7 @@ def run_trial(
         history = _continued(resume, history)
         status, reason = _outcome(watch, user_callbacks, len(history.get("loss", [])), t.epochs)
         test = test_classes = None
-        if data.x_test is not None and status in ("completed", "interrupted"):
+        if data.x_test is not None and status in ("completed", "interrupted", "pruned"):
             test = model.evaluate(
                 data.x_test, data.y_test, batch_size=max(t.batch_size, 256), verbose=0, return_dict=True
             )
@@ -181,6 +190,9 @@ def run_trial(
         metrics.update(status=status, stop_reason=reason, epochs_planned=t.epochs)
         if watch.aborted_at is None:  # an aborted run's weights are from the middle of an epoch
             metrics.update(kept_weights(history, user_callbacks))
+        chance = chance_note(metrics, data)
+        if chance is not None:
+            metrics["at_chance"] = chance
         return TrialResult(
             status=status,
             stop_reason=reason,
@@ -236,6 +248,11 @@ def _outcome(watch: _Watch, callbacks: list[Callback], epochs_run: int, epochs: 
         )
     if watch.interrupted_at is not None:
         return "interrupted", f"stopped during epoch {watch.interrupted_at + 1} of {epochs}"
+    if watch.pruned_at is not None:
+        return "pruned", (
+            f"pruned after epoch {watch.pruned_at + 1} of {epochs}: the sweep's pruner found it behind the other "
+            "trials at that epoch"
+        )
     for cb in callbacks:
         if isinstance(cb, EarlyStopping) and cb.stopped_epoch:
             restored = " (best weights restored)" if cb.restore_best_weights and cb.best_weights is not None else ""
@@ -244,6 +261,20 @@ def _outcome(watch: _Watch, callbacks: list[Callback], epochs_run: int, epochs: 
                 f"improving (best {cb.best:.4g} at epoch {cb.best_epoch + 1}){restored}"
             )
     return "completed", f"completed {epochs_run} of {epochs} epochs"
+
+
+def chance_note(metrics: dict[str, Any], data: Any) -> str | None:
+    """A warning when a classifier's kept accuracy (validation if any, else training) is no better than
+    guessing among its classes: a run can end ``completed`` having learned nothing (lr=10)."""
+    classes = data.n_classes if getattr(data, "task", None) == "classification" else None
+    values = metrics.get("kept") or metrics.get("final") or {}
+    key = next((k for k in ("val_accuracy", "val_acc", "accuracy", "acc") if values.get(k) is not None), None)
+    if key is None or not at_chance(values[key], classes):
+        return None
+    return (
+        f"{key} {values[key]:.4f} is no better than chance for {classes} classes (1/{classes} = {1 / classes:.4f}): "
+        "the model learned nothing; check the learning rate and the initializer"
+    )
 
 
 def kept_weights(history: dict[str, list[float]], callbacks: list[Callback]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import typer
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.display import TrainingDisplay, results_lines, results_table
-from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report
+from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report, warn
 from nnrun.cli.signals import StopSignals
 from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
 from nnrun.config import load_config
@@ -121,6 +121,8 @@ def show_result(result: TrialResult, path: Path) -> None:
         stdout.print(results_table(result.metrics))
     if result.status == "completed":
         stdout.print(result.stop_reason, highlight=False, markup=False)
+    if (result.metrics or {}).get("at_chance"):
+        warn(result.metrics["at_chance"])
     else:
         report(f"{result.status}: {result.stop_reason}")
     stdout.print(f"Run folder: {path}", highlight=False, markup=False)

@@ -222,6 +222,8 @@ class RunMetrics(Record):
     """A sweep's trial: where it ran."""
     weights_epoch: int | None = None
     """The epoch whose weights weights.npz holds: the last one, or the best one EarlyStopping restored."""
+    at_chance: str | None = None
+    """Set when a classifier's kept accuracy is no better than chance (1/classes + 0.02): the warning."""
     kept: dict[str, float | None] | None = None
     """Each history key's value at ``weights_epoch``: what the saved weights achieved (a sweep ranks by it)."""
 
