@@ -34,3 +34,21 @@ def test_a_run_that_learns_is_not_flagged(tmp_path):
     assert "chance" not in result.output
     (folder,) = runs.iterdir()
     assert "at_chance" not in json.loads((folder / "metrics.json").read_text())
+
+
+def test_the_results_show_the_test_set_class_by_class(tmp_path):
+    config = tmp_path / "blobs.yaml"
+    config.write_text(
+        "name: blobs\ndata: {dataset: blobs, n_samples: 300, test_split: 0.2}\nmodel:\n  layers:\n"
+        "    - dense: 8\n    - dense: {units: 3, activation: softmax}\ntrain:\n"
+        "  loss: sparse_categorical_crossentropy\n  epochs: 2\n"
+    )
+    result = CliRunner().invoke(app, ["train", str(config), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert "Test set, per class (per_class.csv, confusion_matrix.png)" in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("│ ")]
+    assert [line.split("│")[1].strip() for line in lines if "macro avg" in line or line.split("│")[1].strip() in "012"][-4:] == [
+        "0", "1", "2", "macro avg"
+    ]  # fmt: skip
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "per_class.csv").read_text().count("\n") == 4  # header + 3 classes

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
 from nnrun.cli.display import TrainingDisplay, results_lines, results_table
@@ -16,6 +17,7 @@ from nnrun.cli.signals import StopSignals
 from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
 from nnrun.config import load_config
 from nnrun.errors import InvalidArgumentError, StoreError
+from nnrun.evaluation import ClassReport
 from nnrun.experiment import prepare
 from nnrun.report import render_plots
 from nnrun.report.confusion import confusion_plots
@@ -119,10 +121,31 @@ def show_result(result: TrialResult, path: Path) -> None:
     """The results table, how the run ended, and where it is."""
     if result.metrics:
         stdout.print(results_table(result.metrics))
+    if result.test_classes is not None:
+        stdout.print(per_class_table(result.test_classes))
     if result.status == "completed":
         stdout.print(result.stop_reason, highlight=False, markup=False)
-    if (result.metrics or {}).get("at_chance"):
-        warn(result.metrics["at_chance"])
     else:
         report(f"{result.status}: {result.stop_reason}")
+    if (result.metrics or {}).get("at_chance"):
+        warn(result.metrics["at_chance"])
     stdout.print(f"Run folder: {path}", highlight=False, markup=False)
+
+
+PER_CLASS_ROWS = 20  # more classes than this: the averages only (per_class.csv has every class)
+
+
+def per_class_table(report_: ClassReport) -> Table:
+    """The test set class by class (precision, recall, F1, support), as per_class.csv holds it."""
+    table = Table(title="Test set, per class (per_class.csv, confusion_matrix.png)", title_justify="left")
+    for column in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    rows = report_.rows()
+    for row in rows[:PER_CLASS_ROWS] if len(rows) <= PER_CLASS_ROWS else []:
+        table.add_row(str(row["name"]), *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), str(row["support"]))
+    averages = report_.averages()
+    table.add_row(
+        "macro avg", *(f"{averages[f'macro_{k}']:.4f}" for k in ("precision", "recall", "f1")),
+        str(int(report_.support.sum())), style="bold",
+    )  # fmt: skip
+    return table
