@@ -273,6 +273,7 @@ def test_installed_command_runs_in_a_real_process(small, tmp_path):
     assert json.loads((only_run(tmp_path) / "status.json").read_text())["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_after_the_batch_and_leaves_a_complete_folder(tmp_path):
     config = tmp_path / "long.yaml"
     config.write_text(SMALL.replace("epochs: 4", "epochs: 2000").replace("n_samples: 300", "n_samples: 3000"))

@@ -289,6 +289,7 @@ def completed(runs: Path) -> int:
     return sum(t["status"] == "completed" for t in manifest["trials"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [1, 3])
 def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path, kill_after):
     config = long_config(tmp_path)
@@ -313,6 +314,7 @@ def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path, kill_after
         assert history["val_accuracy"][-1] == row["final_val_accuracy"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_trials_and_resume_finishes(tmp_path):
     config = long_config(tmp_path, trials=4, epochs=60)
     runs = tmp_path / "runs"
@@ -337,6 +339,7 @@ def test_ctrl_c_keeps_finished_trials_and_resume_finishes(tmp_path):
     assert completed(runs) == 4
 
 
+@pytest.mark.slow
 def test_two_sweeps_started_at_once_do_not_collide(tmp_path):
     config = long_config(tmp_path, trials=3, epochs=5)
     runs = tmp_path / "runs"
