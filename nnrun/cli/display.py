@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nnrun.engine.callbacks.progbar_logger import format_logs
+from nnrun.engine.callbacks.progbar_logger import format_logs, format_time
 
 
 class TrainingDisplay:
@@ -45,8 +45,9 @@ class TrainingDisplay:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[logs]}"),
+                TextColumn("ETA"),
                 TimeRemainingColumn(),
+                TextColumn("{task.fields[logs]}"),
                 console=self.console,
                 transient=True,
             )
@@ -58,14 +59,16 @@ class TrainingDisplay:
             self._task = self._progress.add_task(f"Epoch {epoch + 1}/{self._epochs}", total=self._steps, logs="")
 
     def on_batch_end(self, step: int, logs: dict[str, float]) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=step + 1, logs=format_logs(logs))
+        if self._progress is not None:  # as Keras: ``120ms/step - accuracy: 0.5800 - loss: 1.1400``
+            per_step = format_time((time.perf_counter() - self._start) / (step + 1)).strip()
+            shown = f"{per_step} - {format_logs(logs)}" if logs else per_step
+            self._progress.update(self._task, completed=step + 1, logs=shown)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self._progress is not None:
             self._progress.remove_task(self._task)
         elapsed = time.perf_counter() - self._start
-        line = f"Epoch {epoch + 1}/{self._epochs} - {elapsed:.1f}s - {format_logs(logs)}"
+        line = f"Epoch {epoch + 1}/{self._epochs} - {epoch_timing(elapsed, self._steps)} - {format_logs(logs)}"
         if self._progress is not None and not self.quiet:
             self._progress.console.print(line, highlight=False, markup=False, soft_wrap=True)
             self.lines.append(line)
@@ -76,6 +79,12 @@ class TrainingDisplay:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def epoch_timing(elapsed: float, steps: int) -> str:
+    """``1.2s - 4ms/step`` or ``85ms - 552us/step``: the epoch's time and the time per step, as Keras prints it."""
+    total = f"{elapsed:.1f}s" if elapsed >= 1 else f"{elapsed * 1e3:.0f}ms"
+    return f"{total} -{format_time(elapsed / steps)}" if steps else total
 
 
 def results_table(metrics: dict[str, Any]) -> Table:

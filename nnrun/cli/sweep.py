@@ -88,8 +88,13 @@ def sweep(
         plan = plan_sweep(config, overrides(set_), param) if config is not None else plan_from_sweep_folder(resume)
         for warning in plan.warnings:
             warn(warning)
-        stdout.print(f"{len(plan.trials)} trials, ranked by {plan.metric} ({plan.mode})", highlight=False)
+        how = "" if plan.spec.method in ("grid", "random") else f" chosen by {plan.spec.method}"
+        pruned = f", pruned by {plan.spec.pruner.name}" if plan.spec.pruner is not None else ""
+        stdout.print(f"{plan.size} trials{how}, ranked by {plan.metric} ({plan.mode}){pruned}", highlight=False)
         if dry_run:
+            for key, values in plan.spec.parameters.items() if not plan.trials else ():
+                shown = values if isinstance(values, list) else values.model_dump(exclude_defaults=True)
+                stdout.print(f"  {key}: {shown}", highlight=False, markup=False)
             for t in plan.trials:
                 stdout.print(f"  {t.id}  {trial_label(t)}  seed {t.seed}", highlight=False, markup=False)
             raise typer.Exit(EXIT_OK)
