@@ -117,9 +117,17 @@ def closest(value: str, choices: Iterable[str]) -> str | None:
     return next((c for c in choices if close and c.lower() == close[0]), None)
 
 
-def did_you_mean(value: object, choices: Iterable[str]) -> str:
-    """Return `` Did you mean 'x'?`` for the closest choice, or an empty string."""
+def did_you_mean(value: object, choices: Iterable[str], complete: bool = False) -> str:
+    """Return `` Did you mean 'x'?`` for the closest choice, or an empty string.
+
+    With ``complete``, a value that is the start of exactly one choice (``val_acc`` of ``val_accuracy``)
+    is completed when no choice is close enough to be a typo.
+    """
     if not isinstance(value, str):
         return ""
-    match = closest(value, list(choices))
+    choices = list(choices)
+    match = closest(value, choices)
+    if match is None and complete and value:
+        starting = [c for c in dict.fromkeys(choices) if c.startswith(value)]
+        match = starting[0] if len(starting) == 1 else None
     return f" Did you mean '{match}'?" if match else ""

@@ -13,7 +13,6 @@ from nnrun.cli.errors import cli_errors
 from nnrun.cli.predict import RunArg, note
 from nnrun.errors import DataError
 from nnrun.inference import Evaluation, load_run
-from nnrun.report.confusion import confusion_plots
 from nnrun.runs.evaluations import write_evaluation
 
 
@@ -43,6 +42,8 @@ def evaluate(
             raise DataError(f"--data {data}: {source.description}; evaluating needs the labels too.")
         evaluation = loaded.evaluate(source.x, source.y, what=f"--data {data}", description=source.description)
         title = f"{loaded.config.name} — {name or source.name}"
+        from nnrun.report.confusion import confusion_plots  # the plotting stack only when it draws
+
         path = write_evaluation(
             loaded.path, evaluation, name or source.name, run_name=loaded.config.name,
             figures=confusion_plots(evaluation.classes, title), overwrite=overwrite, explicit=name is not None,

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from matplotlib.figure import Figure
 
 from nnrun.cli.common import DebugOpt, stdout
 from nnrun.cli.errors import cli_errors, warn
 from nnrun.errors import InvalidArgumentError, did_you_mean
-from nnrun.report import history_figure, metric_names, overlay_figure, plot_names, readable_name, save_figure
-from nnrun.report.notes import run_notes
-from nnrun.report.sweep import draw_sweep_figure, file_safe, headline_figure, pick_sweep_figure, plan_sweep_figures
 from nnrun.runs import layout
 from nnrun.runs.catalog import RunRecord, SweepRecord, UnreadableFolderError, read_folder, run_labels
+
+if TYPE_CHECKING:  # the plotting stack is imported when a figure is drawn, not when the CLI starts
+    from matplotlib.figure import Figure
 
 
 def plot(
@@ -59,6 +58,13 @@ def plot(
         stdout.print(str(path), highlight=False, markup=False)
 
 
+def save_figure(figure: Figure, path: Path) -> Path:
+    """:func:`nnrun.report.save_figure`, imported when the first figure is saved."""
+    from nnrun.report import save_figure as save
+
+    return save(figure, path)
+
+
 def plan_figures(
     records: list[RunRecord | SweepRecord], metric: str | None, out: Path | None, figure: str | None = None
 ) -> dict[Path, Figure]:
@@ -82,6 +88,10 @@ def plan_figures(
 
 
 def _run_figures(record: RunRecord, metric: str | None, out: Path | None) -> dict[Path, Figure]:
+    from nnrun.report import history_figure, metric_names, plot_names, readable_name
+    from nnrun.report.notes import run_notes
+    from nnrun.report.sweep import file_safe
+
     names = dict(plot_names(record.history))
     if metric is not None:
         keys = [k for k in record.history if k != "epoch_time"]
@@ -104,6 +114,9 @@ def _run_figures(record: RunRecord, metric: str | None, out: Path | None) -> dic
 
 
 def _overlay_figures(records: list[RunRecord], metric: str | None, out: Path | None) -> dict[Path, Figure]:
+    from nnrun.report import overlay_figure
+    from nnrun.report.sweep import file_safe
+
     common = [k for k in records[0].history if all(k in r.history for r in records)]
     if metric is None:
         metric = "val_loss" if "val_loss" in common else "loss"
@@ -118,6 +131,8 @@ def _overlay_figures(records: list[RunRecord], metric: str | None, out: Path | N
 def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None, figure: str | None) -> dict[Path, Figure]:
     """Every figure into a folder; one (``--figure``, else the headline: the heatmap, or the metric's curves)
     into a file."""
+    from nnrun.report.sweep import draw_sweep_figure, headline_figure, pick_sweep_figure, plan_sweep_figures
+
     trials = [t for t in sweep.trials if t.run and t.run.history.get("loss")]
     if not trials:
         raise InvalidArgumentError(f"{sweep.path} has no trial with a history yet (status: {sweep.status}).")

@@ -13,6 +13,7 @@ from nnrun.cli.signals import StopSignals
 from nnrun.cli.sweep_display import SweepDisplay, ranked_table, table_limit, trial_label
 from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
 from nnrun.errors import InvalidArgumentError
+from nnrun.runs.manifest import FINAL
 from nnrun.runs.store import check_runs_dir
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
 from nnrun.sweep.executors import EXECUTORS
@@ -119,7 +120,7 @@ def sweep(
         track_finished(outcome.folder, tracking, sweep=True)  # this process alone writes the folder: it logs
         if outcome.interrupted:
             report(
-                f"interrupted: {sum(r['status'] not in ('completed', 'diverged') for r in outcome.rows)} trials "
+                f"interrupted: {plan.size - sum(r['status'] in FINAL for r in outcome.rows)} trials "
                 f"left; resume with: nnrun sweep --resume {outcome.folder}"
             )
             raise typer.Exit(EXIT_INTERRUPTED)

@@ -19,8 +19,6 @@ from nnrun.config import load_config
 from nnrun.errors import InvalidArgumentError, StoreError
 from nnrun.evaluation import ClassReport
 from nnrun.experiment import prepare
-from nnrun.report import render_plots
-from nnrun.report.confusion import confusion_plots
 from nnrun.runs import start_run, write_result
 from nnrun.runs.checkpoint import CheckpointingObserver, open_resume, previous_log, restart_run
 from nnrun.runs.naming import default_run_name
@@ -106,6 +104,9 @@ def record_result(
     folder: RunFolder, name: str, result: TrialResult, log_lines: list[str], config: dict | None = None
 ) -> None:
     """Write the result; if the disk is full (or the folder vanished), say so in the status when possible."""
+    from nnrun.report import render_plots  # the plotting stack only when a run is recorded
+    from nnrun.report.confusion import confusion_plots
+
     if not result.plots:  # the run store writes bytes it is handed; the config adds the plots' notes
         result.plots = render_plots(name, result.history, result.metrics, config, result.preprocessing)
     result.plots = {**confusion_plots(result.test_classes, f"{name} — test set"), **result.plots}

@@ -23,7 +23,7 @@ from nnrun.config.schema import (
     ReduceLROnPlateauConfig,
     TrainConfig,
 )
-from nnrun.config.sweep import Distribution, SweepConfig
+from nnrun.config.sweep import Distribution, PrunerConfig, SweepConfig
 
 
 def _layer_title(spec: LayerSpec) -> str:
@@ -43,7 +43,8 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("train.callbacks.early_stopping", EarlyStoppingConfig, "train.callbacks.early_stopping."),
     ("train.callbacks.reduce_lr_on_plateau", ReduceLROnPlateauConfig, "train.callbacks.reduce_lr_on_plateau."),
     ("sweep (nnrun sweep)", SweepConfig, "sweep."),
-    ("sweep.parameters.<key> as a distribution (method: random)", Distribution, ""),
+    ("sweep.parameters.<key> as a range (method: random, tpe, cmaes)", Distribution, ""),
+    ("sweep.pruner (other keys: the Optuna pruner's parameters; a step is an epoch)", PrunerConfig, "sweep.pruner."),
 ]
 
 

@@ -26,6 +26,7 @@ from matplotlib.patches import Rectangle
 
 from nnrun import results
 from nnrun.errors import InvalidArgumentError, did_you_mean
+from nnrun.report import search
 from nnrun.report.figure import (
     FIGSIZE,
     check_history,
@@ -486,6 +487,8 @@ def plan_sweep_figures(
     params = [p for p in parameters if any(p in r for r in rows)]
     if not rows or not params:
         return []
+    searched = _search_figures(rows, histories, metric, params, mode)  # nnrun.report.search: pruned, numeric
+    params = [p for p in params if not search.continuous(rows, p)]  # a searched range: no heatmap or curves
     names = {p: file_safe(n) for p, n in short_names(params).items()}
     planned: list[SweepFigure] = []
     drawn = [(r, h) for r, h in zip(rows, histories) if isinstance(h, Mapping) and h.get("loss")]
@@ -496,7 +499,7 @@ def plan_sweep_figures(
                 planned.append(SweepFigure(name, "curves", key, (param, *_panels_by(param, params, rows)), None))
     column = f"final_{metric}"
     if not any(column in r for r in rows):
-        return planned
+        return planned + searched
     mode = results.direction(metric) if mode is None else results.check_direction(mode)
     if len(params) >= 2:
         p1, p2 = params[:2]
@@ -507,7 +510,19 @@ def plan_sweep_figures(
         planned.append(SweepFigure(name, "heatmap", column, (x, y), mode))
     if repeated or len(params) == 1:
         planned.append(SweepFigure(f"bars_{file_safe(metric)}.png", "bars", column, tuple(params), mode))
-    return planned
+    return planned + searched
+
+
+def _search_figures(
+    rows: Sequence[Mapping[str, Any]],
+    histories: Sequence[Mapping[str, Sequence]],
+    metric: str,
+    params: Sequence[str],
+    mode: str | None,
+) -> list[SweepFigure]:
+    mode = results.direction(metric) if mode is None else results.check_direction(mode)
+    planned = search.plan_search_figures(rows, histories, metric, params, mode)
+    return [SweepFigure(name, kind, key, tuple(ps), mode) for name, kind, key, ps in planned]
 
 
 def headline_figure(planned: Sequence[SweepFigure], metric: str) -> SweepFigure:
@@ -566,6 +581,8 @@ def draw_sweep_figure(
         return heatmap_figure(usable, x, y, figure.key, mode=str(figure.mode))
     if figure.kind == "bars":
         return bars_figure(usable, figure.key, list(figure.params), mode=str(figure.mode))
+    if figure.kind in search.KINDS:
+        return search.draw_search_figure(figure.kind, figure.key, figure.params, str(figure.mode), rows, histories)
     raise InvalidArgumentError(
         f"Unknown sweep figure kind: {figure.kind!r}. Expected one of: curves, heatmap, bars."
         + did_you_mean(figure.kind, ["curves", "heatmap", "bars"])

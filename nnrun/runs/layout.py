@@ -7,6 +7,7 @@ A sweep folder ``<runs>/sweep-<YYYYmmdd-HHMMSS>-<name>/`` holds::
     trials/<id>-<param=value...>[-r<repeat>]/   one run folder per trial
     summary.csv       one row per trial (:class:`~nnrun.results.TrialRow`), and the same as summary.json
     figures/          the comparison figures (:func:`nnrun.report.sweep.plan_sweep_figures`)
+    study.db          the Optuna study of a tpe/cmaes search or a pruned sweep (SQLite; :mod:`nnrun.sweep.study`)
     status.json       running, completed, failed or interrupted
     log.txt           what the terminal showed
 
@@ -30,6 +31,7 @@ STATUS = "status.json"
 LOG = "log.txt"
 TRIALS = "trials"
 FIGURES = "figures"
+STUDY = "study.db"
 SWEEP_FILES = (MANIFEST, SWEEP_YAML)  # a folder holding either is a sweep folder
 
 CONFIG = "config.yaml"
@@ -68,6 +70,7 @@ __all__ = [
     "METRICS",
     "RUN_FILES",
     "STATUS",
+    "STUDY",
     "SUMMARY_CSV",
     "SUMMARY_JSON",
     "SUMMARY_TXT",

@@ -13,7 +13,7 @@ from typing import Any
 
 from nnrun.runs.format import FORMAT_VERSION, NNRUN_VERSION
 
-FINAL = ("completed", "diverged")  # outcomes a resumed sweep keeps; failed and interrupted trials run again
+FINAL = ("completed", "diverged", "pruned")  # outcomes a resumed sweep keeps; failed, interrupted run again
 
 
 @dataclass
@@ -29,7 +29,7 @@ class TrialEntry:
     seed: int | None = None
     """The trial's seed."""
     status: str = "pending"
-    """pending, or how its run ended: completed, diverged, failed, interrupted."""
+    """pending, or how its run ended: completed, diverged, pruned, failed, interrupted."""
     folder: str | None = None
     """Its run folder, relative to the sweep folder (``trials/0001-...``); None until it has one."""
     reason: str | None = None
@@ -39,7 +39,7 @@ class TrialEntry:
 
     @property
     def done(self) -> bool:
-        """Completed or diverged: a resumed sweep keeps it."""
+        """Completed, diverged or pruned: a resumed sweep keeps it."""
         return self.status in FINAL
 
     def reset(self) -> None:

@@ -1,8 +1,11 @@
 """Where trials run: in this process, in a pool of worker processes, or on Ray; registered by name.
 
 An executor is a context manager (``start()`` on enter, ``close()`` on exit). ``run(tasks, on_event,
-should_stop)`` takes trial tasks (an id and a resolved config: small and picklable; each worker loads the
-data itself, once) and yields ``(trial id, TrialResult)`` as trials finish, in any order. Progress comes
+should_stop, decide)`` takes trial tasks (an id and a resolved config: small and picklable; each worker loads
+the data itself, once), from a list or any iterable it reads only when a worker is free to take the next (a
+search picks each point when it is needed), and yields ``(trial id, TrialResult)`` as trials finish, in any
+order. With ``decide`` (pruning, :mod:`nnrun.sweep.pruning`), every epoch's :class:`EpochEnded` is handed to
+``decide(event)`` and the trial, which waits for the answer, stops there when it is true. Progress comes
 back as typed events (:mod:`nnrun.sweep.events`) through ``on_event(event)``. When ``should_stop()`` turns
 true, running trials stop after their current batch (as ``interrupted``) and trials not yet started are not
 run. ``map(fn, items)`` runs any picklable function on the workers. Results travel back to the caller, the
@@ -19,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -27,7 +30,8 @@ from typing import Any, Protocol
 
 from nnrun.engine.registry import Registry
 from nnrun.errors import InvalidArgumentError
-from nnrun.sweep.events import EventSink, Placement, TrialStarted
+from nnrun.sweep.events import EpochEnded, EventSink, Placement, TrialStarted
+from nnrun.sweep.pruning import Answers, Decide, PruneQuery
 from nnrun.sweep.worker import TrialTask, placed, run_task
 from nnrun.trial import TrialResult
 
@@ -56,7 +60,11 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
     def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]: ...
     def run(
-        self, tasks: list[TrialTask], on_event: EventSink, should_stop: Callable[[], bool]
+        self,
+        tasks: Iterable[TrialTask],
+        on_event: EventSink,
+        should_stop: Callable[[], bool],
+        decide: Decide | None = None,
     ) -> Iterator[tuple[str, TrialResult]]: ...
 
 
@@ -152,12 +160,26 @@ class SerialExecutor(ExecutorBase):
         return [fn(item) for item in items]
 
     def run(
-        self, tasks: list[TrialTask], on_event: EventSink, should_stop: Callable[[], bool]
+        self,
+        tasks: Iterable[TrialTask],
+        on_event: EventSink,
+        should_stop: Callable[[], bool],
+        decide: Decide | None = None,
     ) -> Iterator[tuple[str, TrialResult]]:
-        for task in tasks:
-            if should_stop():
+        answers = Answers()  # the decision is made while the worker body sends its event: it is there when asked
+
+        def emit(event: Any) -> None:
+            if decide is not None and isinstance(event, EpochEnded):
+                answers.put(event.trial_id, event.epoch, decide(event))
+            on_event(event)
+
+        source = iter(tasks)
+        while not should_stop():  # a task is taken only when it can run (a search asks for it then)
+            task = next(source, None)
+            if task is None:
                 return
-            yield task.id, run_task(task, on_event, should_stop)
+            prune = None if decide is None else (lambda epoch, t=task.id: bool(answers.take(t, epoch)))
+            yield task.id, run_task(task, emit, should_stop, prune=prune)
 
 
 @register_executor("serial", help="one trial after another, in this process")
@@ -169,15 +191,23 @@ def _serial() -> Executor:
 
 _worker_events: Any = None
 _worker_stop: Any = None
+_worker_answers: Any = None  # this worker's own queue of pruning answers
+_worker_slot = -1
 
 
-def _init_worker(events: Any, stop: Any, threads: int, parent: int, death_signal: bool) -> None:
+def _init_worker(
+    events: Any, stop: Any, threads: int, parent: int, death_signal: bool, answers: list[Any], slots: Any
+) -> None:
     """In each worker: end with the parent, BLAS threads limited, Ctrl-C left to the parent, progress queue and
-    stop flag kept."""
-    global _worker_events, _worker_stop
+    stop flag kept, and an answer queue of its own (claimed from ``slots``, a shared counter)."""
+    global _worker_events, _worker_stop, _worker_answers, _worker_slot
     end_with_parent(parent, death_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it sets the stop flag
     _worker_events, _worker_stop = events, stop
+    with slots.get_lock():
+        _worker_slot = slots.value
+        slots.value += 1
+    _worker_answers = answers[_worker_slot]
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)  # for the life of the worker
@@ -210,8 +240,26 @@ def end_with_parent(parent: int, death_signal: bool = True, poll: float = 1.0) -
     threading.Thread(target=watch, name="nnrun-parent-watch", daemon=True).start()
 
 
-def _run_in_worker(task: TrialTask) -> TrialResult:
-    return run_task(task, _worker_events.put, _worker_stop.is_set)
+def _run_in_worker(task: TrialTask, pruning: bool = False) -> TrialResult:
+    return run_task(task, _worker_events.put, _worker_stop.is_set, prune=_ask_parent(task.id) if pruning else None)
+
+
+def _ask_parent(trial_id: str) -> Callable[[int], bool]:
+    """In a worker: ``prune(epoch)`` asks the parent (after the epoch's event) and waits on this worker's queue."""
+
+    def prune(epoch: int) -> bool:
+        _worker_events.put(PruneQuery(trial_id, epoch, _worker_slot))
+        while True:
+            try:
+                answered, at, answer = _worker_answers.get(timeout=1.0)
+            except queue_module.Empty:
+                if _worker_stop.is_set():
+                    return False
+                continue
+            if (answered, at) == (trial_id, epoch):
+                return bool(answer)
+
+    return prune
 
 
 class ProcessExecutor(ExecutorBase):
@@ -240,11 +288,21 @@ class ProcessExecutor(ExecutorBase):
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._events, self._stop = self._ctx.Queue(), self._ctx.Event()
+            self._answers = [self._ctx.Queue() for _ in range(self.workers)]
+            slots = self._ctx.Value("i", 0)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=self._ctx,
                 initializer=_init_worker,
-                initargs=(self._events, self._stop, self.threads, os.getpid(), _in_main_thread()),
+                initargs=(
+                    self._events,
+                    self._stop,
+                    self.threads,
+                    os.getpid(),
+                    _in_main_thread(),
+                    self._answers,
+                    slots,
+                ),
             )
         return self._pool
 
@@ -257,29 +315,43 @@ class ProcessExecutor(ExecutorBase):
         return list(self._ensure_pool().map(fn, items))
 
     def run(
-        self, tasks: list[TrialTask], on_event: EventSink, should_stop: Callable[[], bool]
+        self,
+        tasks: Iterable[TrialTask],
+        on_event: EventSink,
+        should_stop: Callable[[], bool],
+        decide: Decide | None = None,
     ) -> Iterator[tuple[str, TrialResult]]:
-        todo = list(tasks)
-        if self._pool is None and todo:
-            self.workers = min(self.workers, len(todo))  # no more workers than trials
-        while todo:
+        if self._pool is None and isinstance(tasks, Sized) and len(tasks):
+            self.workers = min(self.workers, len(tasks))  # no more workers than trials
+        source = iter(tasks)
+        retry: list[TrialTask] = []  # trials a dead pool never started
+        poll = 0.005 if decide is not None else 0.1  # a pruned trial waits for its answer after every epoch
+        while True:
             pool = self._ensure_pool()
-            events, stop = self._events, self._stop
+            events, stop, answers = self._events, self._stop, self._answers
+            forward = _forwarder(on_event, decide, answers)
             started: dict[str, Placement] = {}
-            finished: set[str] = set()
-            futures: dict[Future, TrialTask] = {pool.submit(_run_in_worker, t): t for t in todo}
-            pending = set(futures)
+            running: dict[Future, TrialTask] = {}
             broken = False
-            while pending:
-                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                started.update(_drain(events, on_event))
+            while True:
+                # one trial queued beyond the workers keeps them busy while a result is recorded; a search
+                # is asked for its next point only then
+                while len(running) <= self.workers and not stop.is_set() and not should_stop():
+                    task = retry.pop(0) if retry else next(source, None)
+                    if task is None:
+                        break
+                    running[pool.submit(_run_in_worker, task, decide is not None)] = task
+                if not running:
+                    break
+                done, _ = wait(list(running), timeout=poll, return_when=FIRST_COMPLETED)
+                started.update(_drain(events, forward))
                 if should_stop() and not stop.is_set():
                     stop.set()
-                    for f in pending:
+                    for f in running:
                         f.cancel()
                 for future in done:
-                    task = futures[future]
                     if future.cancelled():
+                        running.pop(future)
                         continue
                     try:
                         result = future.result()
@@ -288,19 +360,42 @@ class ProcessExecutor(ExecutorBase):
                         continue
                     except Exception as e:
                         result = TrialResult(status="failed", stop_reason=str(e), error=repr(e))
-                    finished.add(task.id)
+                    task = running.pop(future)
                     yield task.id, result
-            started.update(_drain(events, on_event))
+                if broken:
+                    break
+            started.update(_drain(events, forward))
             if not broken or stop.is_set():
                 return
             # A worker died (killed, out of memory): the trials it was running fail; the others run again
             # on a fresh pool. If none had started, the workers cannot start: every trial left fails.
             self._pool = None
-            for task in todo:
-                if task.id not in finished and (task.id in started or not started):
-                    finished.add(task.id)
+            for task in running.values():
+                if task.id in started or not started:
                     yield task.id, _died(task, started.get(task.id))
-            todo = [t for t in todo if t.id not in finished]
+                else:
+                    retry.append(task)
+            if not started:
+                for task in source:
+                    yield task.id, _died(task, None)
+                return
+
+
+def _forwarder(on_event: EventSink, decide: Decide | None, answers: list[Any]) -> Callable[[Any], None]:
+    """Progress events to ``on_event``; an epoch's event to ``decide`` too, whose answer goes to the worker that
+    asks for it (:class:`PruneQuery`, on that worker's queue)."""
+    decisions: dict[tuple[str, int], bool] = {}
+
+    def forward(event: Any) -> None:
+        if isinstance(event, PruneQuery):
+            answer = decisions.pop((event.trial_id, event.epoch), False)
+            answers[event.slot].put((event.trial_id, event.epoch, answer))
+            return
+        if decide is not None and isinstance(event, EpochEnded):
+            decisions[(event.trial_id, event.epoch)] = decide(event)
+        on_event(event)
+
+    return forward
 
 
 def _died(task: TrialTask, where: Placement | None) -> TrialResult:

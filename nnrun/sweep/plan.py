@@ -1,8 +1,9 @@
 """From a config file, ``--set`` overrides and ``--param`` options to a validated list of trials.
 
 Every trial's config is built and checked (schema and the checks across keys, with its data) before
-anything runs; a problem caused by a swept value is reported at ``sweep.parameters.<key>`` with the
-value and its line, once, however many trials share it.
+anything runs (a ``tpe`` or ``cmaes`` search, whose points are chosen as it runs, is checked at every listed
+value and both ends of every range); a problem caused by a swept value is reported at
+``sweep.parameters.<key>`` with the value and its line, once, however many trials share it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnrun.config.build import Experiment, prepare
-from nnrun.config.load import apply_override, load_raw, parse_override, validate_config
+from nnrun.config.load import apply_override, line_of, load_raw, parse_override, validate_config
 from nnrun.config.schema import ExperimentConfig
-from nnrun.config.sweep import SweepConfig
+from nnrun.config.sweep import SEARCHES, Distribution, SweepConfig
 from nnrun.errors import ConfigError, DataError, Problem, closest
-from nnrun.sweep.spec import TrialPoint, distinct, expand, fingerprint, parse_param
+from nnrun.experiment import Experiment, prepare
+from nnrun.results import direction
+from nnrun.sweep.spec import TrialPoint, count_trials, distinct, expand, fingerprint, parse_param, trial_point
 
-ACCURACY_LIKE = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
+# the metrics a sweep ranks by when sweep.metric is not given (the first of them in train.metrics)
+DEFAULT_RANKING = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
 
 
 @dataclass
@@ -31,15 +34,38 @@ class SweepPlan:
     source: str
     base: dict[str, Any]  # the config mapping after --set, without its sweep section
     spec: SweepConfig
-    trials: list[TrialPoint]
-    experiments: dict[str, Experiment]  # trial id → prepared experiment
+    trials: list[TrialPoint]  # empty for a tpe or cmaes search: it picks its points as it runs
+    experiments: dict[str, Experiment]  # trial id → prepared experiment (a search: the checked corner points)
     metric: str
     mode: str
     fingerprint: str
     warnings: list[str] = field(default_factory=list)  # e.g. values listed twice (each runs once)
+    base_seed: int = 0  # the config's seed: trials use it (plus their repeat) unless seed is swept
 
     def experiment(self, trial_id: str) -> Experiment:
         return self.experiments[trial_id]
+
+    @property
+    def size(self) -> int:
+        """How many trials the sweep has (a search: its budget, ``sweep.trials``)."""
+        return len(self.trials) if self.spec.method not in SEARCHES else count_trials(self.spec)
+
+    def point(self, number: int, params: dict[str, Any]) -> TrialPoint:
+        """The ``number``-th trial (from 1) of a search, at ``params``."""
+        return trial_point(number, params, 0, self.base_seed)
+
+    def trial_config(self, trial: TrialPoint) -> ExperimentConfig:
+        """The resolved config of a trial: as planned, or (a search's new point) built and checked now (a
+        ConfigError or DataError if refused)."""
+        planned = self.experiments.get(trial.id)
+        if planned is not None and self.spec.method not in SEARCHES:
+            return planned.config
+        data = copy.deepcopy(self.base)
+        for item in trial.overrides:
+            apply_override(data, *parse_override(item))
+        config = validate_config(data, self.source)
+        config._source, config._lines = self.source, {}
+        return prepare(config).config  # resolved and checked with its data, as every planned trial is
 
 
 def plan_sweep(path: str | Path, overrides: list[str] | None = None, params: list[str] | None = None) -> SweepPlan:
@@ -53,12 +79,12 @@ def plan_sweep(path: str | Path, overrides: list[str] | None = None, params: lis
 
 def plan_from_sweep_folder(folder: str | Path) -> SweepPlan:
     """The plan recorded in a sweep folder's sweep.yaml (for ``nnrun sweep --resume DIR``)."""
-    import yaml
+    from nnrun.config.yaml_safe import load_yaml_file  # bounded: a sweep folder may come from anyone
 
     path = Path(folder) / "sweep.yaml"
     try:
-        recorded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
+        recorded = load_yaml_file(path, max_bytes=10_000_000)
+    except ConfigError as e:
         raise ConfigError([Problem("", f"not a sweep folder: cannot read its sweep.yaml ({e})")], str(folder)) from None
     if not (isinstance(recorded, dict) and isinstance(recorded.get("config"), dict) and "sweep" in recorded):
         raise ConfigError([Problem("", f"not a sweep folder: {path} is not a sweep's record")], str(folder))
@@ -99,12 +125,14 @@ def plan_from_mapping(data: dict[str, Any], lines: dict, source: str, params: li
             source,
         )
     spec = _validate_spec(raw_sweep, lines, source)
+    _check_search(spec, source)
     base_config = validate_config(copy.deepcopy(data), source, lines)  # the base itself must be valid
     try:
         trials = expand(spec, base_config.seed)
     except ConfigError as e:
         raise ConfigError([Problem(p.path, p.message, _line(lines, p.path)) for p in e.problems], source) from None
-    experiments, problems = _validate_trials(data, trials, lines, source, from_cli)
+    checked = trials if spec.method not in SEARCHES else corner_points(spec, base_config.seed)
+    experiments, problems = _validate_trials(data, checked, lines, source, from_cli)
     if problems:
         raise ConfigError(_dedupe(problems), source)
     first = next(iter(experiments.values())).config
@@ -112,7 +140,35 @@ def plan_from_mapping(data: dict[str, Any], lines: dict, source: str, params: li
     name = first.name
     plan = SweepPlan(name, source, data, spec, trials, experiments, metric, mode, fingerprint({"config": data}, spec))
     plan.warnings = warnings
+    plan.base_seed = base_config.seed
     return plan
+
+
+def _check_search(spec: SweepConfig, source: str) -> None:
+    """A search or pruner that needs Optuna fails here, before anything runs (exit 2), as does a pruner
+    parameter Optuna refuses."""
+    if not spec.needs_study:
+        return
+    from nnrun.sweep.pruning import make_pruner
+    from nnrun.sweep.search import check_available
+
+    check_available(spec)
+    make_pruner(spec.pruner, source)
+
+
+def corner_points(spec: SweepConfig, base_seed: int) -> list[TrialPoint]:
+    """The points a search's configs are checked at before it runs: the first value of every parameter, then
+    each parameter in turn at each of its other listed values and at both ends of its range."""
+    candidates: dict[str, list[Any]] = {}
+    for key, values in spec.parameters.items():
+        if isinstance(values, list) or (isinstance(values, Distribution) and values.is_choice):
+            candidates[key] = list(values if isinstance(values, list) else values.values or [])
+        else:
+            cast = int if values.is_int else float
+            candidates[key] = [cast(values.low), cast(values.high)]
+    first = {k: v[0] for k, v in candidates.items()}
+    points = [first] + [{**first, k: v} for k, values in candidates.items() for v in values[1:]]
+    return [trial_point(i, p, 0, base_seed) for i, p in enumerate(points, 1)]
 
 
 def _validate_spec(raw: dict[str, Any], lines: dict, source: str) -> SweepConfig:
@@ -170,16 +226,7 @@ def _blame(problem: Problem, trial: TrialPoint, lines: dict, from_cli: set[str])
 
 def _line(lines: dict, dotted: str) -> int | None:
     """The line of the deepest known key of a dotted path (keys may themselves contain dots)."""
-    if dotted.startswith("sweep.parameters."):
-        key = dotted[len("sweep.parameters.") :]
-        found = lines.get(("sweep", "parameters", key))
-        if found is not None:
-            return found
-    parts = tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
-    for n in range(len(parts), 0, -1):
-        if parts[:n] in lines:
-            return lines[parts[:n]]
-    return None
+    return line_of(lines, dotted)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -201,7 +248,7 @@ def _ranking(spec: SweepConfig, config: ExperimentConfig, lines: dict, source: s
         available += [f"val_{m}" for m in available]
     metric = spec.metric
     if metric is None:
-        accuracy = next((m for m in metrics if m in ACCURACY_LIKE), None)
+        accuracy = next((m for m in metrics if m in DEFAULT_RANKING), None)
         base = accuracy or (metrics[0] if metrics else "loss")
         metric = f"val_{base}" if validation else base
     elif metric not in available:
@@ -219,6 +266,5 @@ def _ranking(spec: SweepConfig, config: ExperimentConfig, lines: dict, source: s
         )
     mode = spec.mode
     if mode == "auto":
-        base = metric[4:] if metric.startswith("val_") else metric
-        mode = "max" if base in ACCURACY_LIKE else "min"
+        mode = direction(metric)
     return metric, mode

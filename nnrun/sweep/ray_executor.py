@@ -12,12 +12,13 @@ from __future__ import annotations
 import socket
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from nnrun.errors import InvalidArgumentError
-from nnrun.sweep.events import EventSink, Placement, ProgressEvent, TrialStarted
+from nnrun.sweep.events import EpochEnded, EventSink, Placement, ProgressEvent, TrialStarted
 from nnrun.sweep.executors import ExecutorBase
+from nnrun.sweep.pruning import Answers, Decide, wait_for
 from nnrun.sweep.worker import TrialTask, placed, run_task
 from nnrun.trial import TrialResult
 
@@ -83,7 +84,11 @@ class RayExecutor(ExecutorBase):
         return self.ray.get([call.remote(fn, item) for item in items])
 
     def run(
-        self, tasks: list[TrialTask], on_event: EventSink, should_stop: Callable[[], bool]
+        self,
+        tasks: Iterable[TrialTask],
+        on_event: EventSink,
+        should_stop: Callable[[], bool],
+        decide: Decide | None = None,
     ) -> Iterator[tuple[str, TrialResult]]:
         ray = self.ray
         self.start()
@@ -91,29 +96,44 @@ class RayExecutor(ExecutorBase):
 
         events = Queue(actor_options={"num_cpus": 0})
         stop = ray.remote(num_cpus=0)(_StopFlag).remote()
+        answers = ray.remote(num_cpus=0)(Answers).remote() if decide is not None else None
         trial = ray.remote(num_cpus=self.cpus_per_trial, max_retries=self.max_retries)(_ray_trial)
-        data_refs, unprepared = self._share_data(tasks)
-        for task in tasks:
-            if task.id in unprepared:
-                yield task.id, unprepared[task.id]
-        refs = {
-            trial.remote(t, data_refs[_data_key(t)], events, stop, self.cpus_per_trial): t
-            for t in tasks
-            if t.id not in unprepared
-        }
-        pending = list(refs)
+        forward = on_event
+        if decide is not None:
+
+            def forward(event: Any) -> None:
+                if isinstance(event, EpochEnded):
+                    answers.put.remote(event.trial_id, event.epoch, decide(event))
+                on_event(event)
+
+        data: dict[str, Any] = {}  # each distinct data set, prepared once and put in the object store
+        source = iter(tasks)
+        refs: dict[Any, TrialTask] = {}
         started: dict[str, Placement] = {}
         stopping = False
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1, timeout=0.1)
-            started.update(_drain(events, Empty, on_event))
+        poll = 0.01 if decide is not None else 0.1
+        while True:
+            while len(refs) <= self.workers and not stopping and not should_stop():  # one queued beyond the workers
+                task = next(source, None)
+                if task is None:
+                    break
+                shared = self._share(task, data)
+                if isinstance(shared, TrialResult):
+                    yield task.id, shared
+                    continue
+                refs[trial.remote(task, shared, events, stop, self.cpus_per_trial, answers)] = task
+            if not refs:
+                break
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=poll)
+            started.update(_drain(events, Empty, forward))
             if should_stop() and not stopping:
                 stopping = True
                 stop.set.remote()
-                for ref in pending:
-                    ray.cancel(ref)  # not started yet: never runs; running ones stop after their batch
+                for ref in refs:
+                    if ref not in ready:
+                        ray.cancel(ref)  # not started yet: never runs; running ones stop after their batch
             for ref in ready:
-                task = refs[ref]
+                task = refs.pop(ref)
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.TaskCancelledError:
@@ -126,7 +146,16 @@ class RayExecutor(ExecutorBase):
                         started.get(task.id),
                     )
                 yield task.id, result
-        _drain(events, Empty, on_event)
+        _drain(events, Empty, forward)
+
+    def _share(self, task: TrialTask, data: dict[str, Any]) -> Any:
+        """The object-store reference of the task's data set (prepared here the first time), or a failed result
+        if it cannot be prepared."""
+        key = _data_key(task)
+        if key not in data:
+            refs, failures = self._share_data([task])
+            data[key] = failures[task.id] if task.id in failures else refs[key]
+        return data[key]
 
     def _share_data(self, tasks: list[TrialTask]) -> tuple[dict[str, Any], dict[str, TrialResult]]:
         """Each distinct data set, prepared once here and put in the object store; and a failed result for each
@@ -228,8 +257,11 @@ class _StopFlag:
         return self.value
 
 
-def _ray_trial(task: TrialTask, dataset: Any, events: Any, stop: Any, threads: int) -> TrialResult:
-    """On a Ray worker: the shared worker body, on the shared data set; progress goes to the events queue."""
+def _ray_trial(
+    task: TrialTask, dataset: Any, events: Any, stop: Any, threads: int, answers: Any = None
+) -> TrialResult:
+    """On a Ray worker: the shared worker body, on the shared data set; progress goes to the events queue, and
+    with ``answers`` (an :class:`~nnrun.sweep.pruning.Answers` actor) it asks after each epoch whether to stop."""
     import ray
 
     def emit(event: ProgressEvent) -> None:
@@ -243,8 +275,14 @@ def _ray_trial(task: TrialTask, dataset: Any, events: Any, stop: Any, threads: i
             last[0], last[1] = now, ray.get(stop.is_set.remote())
         return last[1]
 
+    prune = None
+    if answers is not None:
+
+        def prune(epoch: int) -> bool:
+            return wait_for(lambda: ray.get(answers.take.remote(task.id, epoch)), poll=0.01)
+
     node_id = ray.get_runtime_context().get_node_id()
-    return run_task(task, emit, should_stop, dataset=dataset, threads=threads, node_id=node_id)
+    return run_task(task, emit, should_stop, dataset=dataset, threads=threads, node_id=node_id, prune=prune)
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:

@@ -30,8 +30,9 @@ from nnrun.runs.sweep_store import (
     open_sweep_folder,
 )
 from nnrun.sweep.events import SweepObserver, TrialFinished
-from nnrun.sweep.executors import Executor, TrialTask
+from nnrun.sweep.executors import Executor
 from nnrun.sweep.plan import SweepPlan
+from nnrun.sweep.tasks import SweepTasks, open_study, trial_value
 
 
 class DataChangedError(InvalidArgumentError):
@@ -189,7 +190,7 @@ def sweep_yaml(plan: SweepPlan) -> dict[str, Any]:
         "sweep": plan.spec.model_dump(mode="json", exclude_none=True),
         "metric": plan.metric,
         "mode": plan.mode,
-        "trials": len(plan.trials),
+        "trials": plan.size,
     }
 
 
@@ -204,24 +205,30 @@ def run_sweep(
     """Run the folder's pending trials, then write the summary and figures; release the folder's lock."""
     try:
         folder.clean_partial()
+        study = open_study(plan, folder)  # None unless a search or a pruner needs one; reconciled after a crash
         pending = folder.pending()
         for entry in pending:
             entry.reset()
+        skipped = len(folder.manifest.trials) - len(pending)
         folder.set_status("running", pid=os.getpid())
+        tasks = SweepTasks(plan, folder, study, pending, should_stop)  # a search asks for each point when it runs
         if observer is not None:  # an executor never runs more trials at once than there are to run
-            workers = max(1, min(executor.workers, len(pending)))
-            observer.on_sweep_begin(folder.path, len(plan.trials), len(pending), workers)
-        tasks = [TrialTask(e.id, plan.experiment(e.id).config) for e in pending]
+            workers = max(1, min(executor.workers, len(tasks)))
+            observer.on_sweep_begin(folder.path, plan.size, len(tasks), workers)
         ran = failed = 0
         on_event = observer.on_event if observer is not None else (lambda event: None)
-        for trial_id, result in executor.run(tasks, on_event, should_stop):
-            config = plan.experiment(trial_id).config.to_yaml_dict()
-            folder.record(trial_id, config, result)
+        decide = study.report if study is not None and plan.spec.pruner is not None else None
+        for trial_id, result in executor.run(tasks, on_event, should_stop, decide):
+            folder.record(trial_id, tasks.config(trial_id).to_yaml_dict(), result)
+            if study is not None:  # after the run folder: a crash in between is reconciled on resume
+                study.finish(trial_id, result.status, trial_value(result, plan.metric))
             ran += 1
             failed += result.status == "failed"
             if observer is not None:
                 observer.on_event(TrialFinished(trial_id, result, _value(result.metrics, plan.metric)))
+        ran += tasks.invalid
         interrupted = any(t.status in ("pending", "interrupted") for t in folder.manifest.trials)
+        interrupted |= len(folder.manifest.trials) < plan.size  # a search stopped before its budget was spent
         records = read_trials(folder)
         rows = summary_rows(folder, records)
         folder.write_summary(rows)
@@ -231,7 +238,6 @@ def run_sweep(
         if log is not None:
             folder.write_text(layout.LOG, log())
         folder.set_status(status, trials=len(rows), ran=ran)
-        skipped = len(plan.trials) - len(pending)
         json_rows = [r.to_json() for r in rows]
         return SweepOutcome(folder.path, json_rows, ran, skipped, failed, interrupted, figures)
     except StoreError as e:  # a full disk: say so in the folder if it still can be, and how to go on

@@ -32,11 +32,14 @@ def run_task(
     dataset: Any = None,
     threads: int | None = None,
     node_id: str | None = None,
+    prune: Callable[[int], bool] | None = None,
 ) -> TrialResult:
     """Run one trial: its data is ``dataset`` if given, else prepared here (once per process); its plots are
     drawn here, so the caller only writes files. The result says where it ran (``ran_on``, also in its metrics).
 
-    ``threads`` limits the BLAS threads for this trial; ``node_id`` is the Ray node, if any.
+    ``threads`` limits the BLAS threads for this trial; ``node_id`` is the Ray node, if any. ``prune(epoch)``, if
+    given, is asked after each epoch (once its :class:`EpochEnded` is sent) whether to stop the trial there: the
+    executor carries the question to the sweep's study and its answer back.
     """
     where = Placement.here(node_id)
     emit(TrialStarted(task.id, where))
@@ -55,7 +58,8 @@ def run_task(
         from nnrun.trial import run_trial
 
         with _blas_threads(threads):
-            result = run_trial(experiment, observer=ProgressEvents(task.id, emit), should_stop=should_stop)
+            observer = ProgressEvents(task.id, emit, prune=prune)
+            result = run_trial(experiment, observer=observer, should_stop=should_stop)
         config = task.config.to_yaml_dict()  # the plots note early stopping, test score, hyperparameters, chance
         result.plots = render_plots(task.config.name, result.history, result.metrics, config, result.preprocessing)
         result.plots.update(confusion_plots(result.test_classes, f"{task.config.name} — test set"))
@@ -89,10 +93,12 @@ def _blas_threads(threads: int | None) -> Iterator[None]:
 
 class ProgressEvents:
     """A :class:`~nnrun.trial.TrainingObserver` that turns training callbacks into events: every epoch, and the
-    current batch at most once per ``interval`` seconds."""
+    current batch at most once per ``interval`` seconds; ``prune(epoch)`` answers :meth:`should_prune`."""
 
-    def __init__(self, trial_id: str, emit: EventSink, interval: float = 0.5) -> None:
-        self.trial_id, self.emit, self.interval = trial_id, emit, interval
+    def __init__(
+        self, trial_id: str, emit: EventSink, interval: float = 0.5, prune: Callable[[int], bool] | None = None
+    ) -> None:
+        self.trial_id, self.emit, self.interval, self.prune = trial_id, emit, interval, prune
         self.epochs = self.steps = self.epoch = 0
         self._last = 0.0
 
@@ -112,3 +118,7 @@ class ProgressEvents:
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self.emit(EpochEnded(self.trial_id, epoch + 1, self.epochs, dict(logs)))
+
+    def should_prune(self, epoch: int) -> bool:
+        """Whether the sweep stops this trial after ``epoch`` (from 1); never without a ``prune`` channel."""
+        return self.prune is not None and bool(self.prune(epoch))
