@@ -47,6 +47,10 @@ def test_every_readme_yaml_block_is_valid(line, block):
     assert isinstance(data, dict), f"README.md line {line}: a YAML block is a mapping"
     # a block showing one section (sweep: ...) is checked with the top-level keys optional
     schema = SCHEMA if "model" in data else {**SCHEMA, "required": []}
+    if block.startswith("# bad.yaml"):  # the README's example of a wrong config: the editor must flag it too
+        errors = " ".join(schema_errors(data, schema))
+        assert "rleu" in errors and "1.5" in errors and "learnig_rate" in errors, errors
+        return
     assert schema_errors(data, schema) == [], f"README.md line {line}"
 
 
