@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
@@ -96,7 +97,12 @@ class LayerSpec:
         annotated = Annotated[
             self.config, ShortForm(self.short, self.short_types), Field(description=self.config.__doc__)
         ]
-        object.__setattr__(self, "item", create_model(f"{title}Item", __base__=StrictModel, **{self.name: annotated}))
+        item = create_model(
+            f"{title}Item", __base__=StrictModel, __module__=self.config.__module__, **{self.name: annotated}
+        )
+        # a module attribute under its own name, so that configs pickle (process pools, Ray) by reference
+        setattr(sys.modules[self.config.__module__], item.__name__, item)
+        object.__setattr__(self, "item", item)
 
     @property
     def bare(self) -> bool:
