@@ -190,6 +190,9 @@ def test_the_cli_runs_on_ray_and_writes_the_usual_folder(tmp_path):
     rows = json.loads((sweep / "summary.json").read_text())
     assert len(rows) == 6 and all(r["status"] == "completed" for r in rows)
     assert (sweep / "figures").is_dir() and "Ranked by val_accuracy" in result.output
+    for row in rows:  # the driver shares the data with how they were prepared: predict needs it
+        recorded = json.loads((sweep / row["folder"] / "preprocessing.json").read_text())
+        assert recorded["n_classes"] == 10 and "flatten" in recorded["steps"]
 
 
 class KillOnFirstStart:

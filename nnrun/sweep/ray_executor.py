@@ -168,7 +168,7 @@ class RayExecutor(ExecutorBase):
             key = _data_key(task)
             if key not in refs:
                 try:
-                    refs[key] = self.ray.put(prepare(task.config).dataset)
+                    refs[key] = self.ray.put(prepare(task.config))  # the data with its preprocessing record
                 except Exception as e:
                     refs[key] = TrialResult(
                         status="failed",

@@ -77,7 +77,11 @@ def placed(result: TrialResult, where: Placement | None) -> TrialResult:
 def _experiment(task: TrialTask, dataset: Any) -> Any:
     from nnrun.experiment import Experiment, prepare
 
-    return prepare(task.config) if dataset is None else Experiment(task.config, dataset)
+    if dataset is None:
+        return prepare(task.config)
+    if isinstance(dataset, Experiment):  # shared by the Ray driver: the data and how they were prepared
+        return Experiment(task.config, dataset.dataset, dataset.preprocessing)
+    return Experiment(task.config, dataset)
 
 
 @contextlib.contextmanager
