@@ -73,7 +73,13 @@ def test_labels_drop_the_section_and_are_bounded():
     )
     assert override_label(["train=x"]) == "train=x"
     long = default_run_name("n", [f"train.k{i}=value" for i in range(20)])
-    assert len(long) <= 2 + 80 and long.endswith("…")
+    assert len(long) == 100 and long.startswith("n-k0=value,k1=value") and long.endswith("…")
+
+
+def test_a_long_override_still_gives_a_config_that_loads(tmp_path):
+    """The run's config.yaml must repeat the run: its name stays within the schema's 100 characters."""
+    folder = train(tmp_path, *[a for i in range(12) for a in ("--set", f"train.optimizer.learning_rate=0.{i:03d}1")])
+    assert CliRunner().invoke(app, ["check", str(folder / "config.yaml")]).exit_code == 0
 
 
 def test_the_command_is_recorded_as_typed(tmp_path):

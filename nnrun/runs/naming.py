@@ -8,7 +8,7 @@ section (``train.``, ``model.``, ``data.``) when something follows it; values ar
 from __future__ import annotations
 
 SECTIONS = ("train", "model", "data")
-MAX_LABEL = 80  # characters of overrides in a name; the rest is elided (the run folder keeps them all)
+MAX_NAME = 100  # a config's ``name`` is at most this long, so the run's config.yaml stays a valid config
 
 
 def override_label(overrides: list[str]) -> str:
@@ -20,10 +20,13 @@ def override_label(overrides: list[str]) -> str:
         if head in SECTIONS and rest:
             key = rest
         parts.append(f"{key.strip()}{sep}{value.strip()}")
-    label = ",".join(parts)
-    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+    return ",".join(parts)
 
 
 def default_run_name(config_name: str, overrides: list[str]) -> str:
-    """The config's name, followed by the overrides when there are any."""
-    return f"{config_name}-{override_label(overrides)}" if overrides else config_name
+    """The config's name, followed by the overrides when there are any, elided to :data:`MAX_NAME`
+    characters (status.json keeps every override)."""
+    if not overrides:
+        return config_name
+    name = f"{config_name}-{override_label(overrides)}"
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
