@@ -320,3 +320,16 @@ def test_training_in_a_terminal_shows_a_bar_with_eta_and_time_per_step_then_epoc
     shown = screen(out.getvalue())
     assert len(shown) == 1 and shown[0].startswith("Epoch 1/2 - ")  # the bar is gone
     assert display.lines == shown
+
+
+def test_a_search_trial_is_labelled_by_the_values_it_reports_when_it_finishes():
+    """tpe and cmaes choose points as they go: the display learns a trial's values from its result."""
+    console, out = pipe()
+    display = SweepDisplay(console, [], "val_accuracy", mode="max")
+    display.on_sweep_begin(Path("runs/sweep-x"), 1, 1, 1)
+    display.on_event(TrialStarted("0001", Placement("host", 1)))
+    event = finished("0001", 0.9)
+    display.on_event(TrialFinished(event.trial_id, event.result, event.value, {ACT: "relu", "lr": 0.00123456}))
+    display.close()
+    (done,) = [line for line in out.getvalue().splitlines() if line.lstrip().startswith("done")]
+    assert "0001  activation=relu, lr=0.001235  val_accuracy 0.9000" in done

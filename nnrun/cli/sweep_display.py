@@ -136,6 +136,10 @@ class SweepDisplay:
 
     def _finished(self, event: TrialFinished) -> None:
         result, trial_id = event.result, event.trial_id
+        if not self.labels.get(trial_id) and event.params:  # a search's trial: its values are known now
+            label = ", ".join(f"{short_key(k)}={format_value(v)}" for k, v in event.params.items())
+            self.labels[trial_id] = label
+            self._label_width = max(self._label_width, len(label))
         state = self.running.pop(trial_id, None)
         seconds = result.duration or (time.monotonic() - state.start if state is not None else None)
         self.counts[result.status] = self.counts.get(result.status, 0) + 1

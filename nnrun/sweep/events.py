@@ -70,6 +70,8 @@ class TrialFinished:
     trial_id: str
     result: TrialResult
     value: float | None = None
+    params: dict[str, Any] | None = None
+    """The trial's swept values (a search's trials are chosen as it goes, so a display learns them here)."""
 
 
 ProgressEvent = TrialStarted | BatchProgress | EpochEnded

@@ -225,7 +225,8 @@ def run_sweep(
             ran += 1
             failed += result.status == "failed"
             if observer is not None:
-                observer.on_event(TrialFinished(trial_id, result, _value(result.metrics, plan.metric)))
+                params = folder.manifest.trial(trial_id).params
+                observer.on_event(TrialFinished(trial_id, result, _value(result.metrics, plan.metric), params))
         ran += tasks.invalid
         interrupted = any(t.status in ("pending", "interrupted") for t in folder.manifest.trials)
         interrupted |= len(folder.manifest.trials) < plan.size  # a search stopped before its budget was spent
