@@ -42,9 +42,9 @@ def _check_decay_steps(cls: str, decay_steps: Any) -> None:
         raise InvalidArgumentError(f"{cls}: decay_steps must be > 0. Received: decay_steps={decay_steps!r}")
 
 
-@SCHEDULES.register("ExponentialDecay")
-class ExponentialDecay(LearningRateSchedule):
-    """lr = initial_learning_rate · decay_rate^(step / decay_steps)   (staircase: the exponent floored)"""
+class _StepDecay(LearningRateSchedule):
+    """A decay of ``initial_learning_rate`` by ``decay_rate`` over ``decay_steps`` (the shared arguments of
+    ExponentialDecay and InverseTimeDecay); a subclass writes only its formula, ``_decay(lr, rate, p)``."""
 
     def __init__(
         self,
@@ -52,17 +52,20 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: int,
         decay_rate: float,
         staircase: bool = False,
-        name: str = "ExponentialDecay",
+        name: str | None = None,
     ) -> None:
-        _check_decay_steps("ExponentialDecay", decay_steps)
+        _check_decay_steps(type(self).__name__, decay_steps)
         self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
+        self.staircase, self.name = staircase, name or type(self).__name__
 
     def __call__(self, step: Any) -> np.float32:
         p = _f32(step) / _f32(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _f32(self.initial_learning_rate) * np.power(_f32(self.decay_rate), p)
+        return self._decay(_f32(self.initial_learning_rate), _f32(self.decay_rate), p)
+
+    def _decay(self, lr: np.float32, rate: np.float32, p: np.float32) -> np.float32:
+        raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,14 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+@SCHEDULES.register("ExponentialDecay")
+class ExponentialDecay(_StepDecay):
+    """lr = initial_learning_rate · decay_rate^(step / decay_steps)   (staircase: the exponent floored)"""
+
+    def _decay(self, lr: np.float32, rate: np.float32, p: np.float32) -> np.float32:
+        return lr * np.power(rate, p)
 
 
 @SCHEDULES.register("PiecewiseConstantDecay")
@@ -100,35 +111,11 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 @SCHEDULES.register("InverseTimeDecay")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """lr = initial_learning_rate / (1 + decay_rate · step / decay_steps)   (staircase: the ratio floored)"""
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "InverseTimeDecay",
-    ) -> None:
-        _check_decay_steps("InverseTimeDecay", decay_steps)
-        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
-
-    def __call__(self, step: Any) -> np.float32:
-        p = _f32(step) / _f32(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return _f32(self.initial_learning_rate) / (_f32(1) + _f32(self.decay_rate) * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+    def _decay(self, lr: np.float32, rate: np.float32, p: np.float32) -> np.float32:
+        return lr / (_f32(1) + rate * p)
 
 
 @SCHEDULES.register("CosineDecay")
