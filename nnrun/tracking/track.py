@@ -18,6 +18,7 @@ failure is recorded in its ``tracking.json``:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,41 +78,44 @@ def track_run(folder: str | Path, settings: TrackingSettings) -> TrackingOutcome
     """Log a complete run folder to the backends ``settings`` name; failures are recorded, never raised."""
     require_backends(settings)
     run = read_run(folder)
-    outcome = TrackingOutcome(run.path, "run")
-    if settings.tensorboard:
+
+    def to_tensorboard(target: Path) -> Path:
         from nnrun.tracking.tensorboard_events import export_run
 
-        target = _tensorboard_target(run.path, settings)
-        outcome.results["tensorboard"] = _attempt(lambda: {"logdir": str(export_run(run, target))})
-    if settings.mlflow is not None:
-        ml = settings.mlflow
+        return export_run(run, target)
 
-        def log() -> dict[str, Any]:
-            from nnrun.tracking.mlflow_runs import MlflowLogger, bounded_requests
+    def to_mlflow(logger: Any) -> dict[str, Any]:
+        experiment_id, experiment = logger.experiment_id(run.name)
+        run_id, already = logger.log_run(run, experiment_id, key=run.path.name)
+        return {"experiment": experiment, "experiment_id": experiment_id, "run_id": run_id, "already": already}
 
-            with bounded_requests(ml):
-                logger = MlflowLogger(ml)
-                experiment_id, experiment = logger.experiment_id(run.name)
-                run_id, already = logger.log_run(run, experiment_id, key=run.path.name)
-            return {"experiment": experiment, "experiment_id": experiment_id, "run_id": run_id, "already": already}
-
-        outcome.results["mlflow"] = _attempt(
-            log, secret=_credentials(ml.tracking_uri), tracking_uri=_safe_uri(ml.tracking_uri), experiment=ml.experiment
-        )
-    _record(outcome)
-    return outcome
+    return _track(TrackingOutcome(run.path, "run"), settings, to_tensorboard, to_mlflow)
 
 
 def track_sweep(folder: str | Path, settings: TrackingSettings) -> TrackingOutcome:
     """Log a sweep folder (a TensorBoard HParams session / an MLflow child run per trial with a run folder)."""
     require_backends(settings)
     sweep = read_sweep(folder)
-    outcome = TrackingOutcome(sweep.path, "sweep")
-    if settings.tensorboard:
+
+    def to_tensorboard(target: Path) -> Path:
         from nnrun.tracking.tensorboard_events import export_sweep
 
-        target = _tensorboard_target(sweep.path, settings)
-        outcome.results["tensorboard"] = _attempt(lambda: {"logdir": str(export_sweep(sweep, target))})
+        return export_sweep(sweep, target)
+
+    outcome = TrackingOutcome(sweep.path, "sweep")
+    return _track(outcome, settings, to_tensorboard, lambda logger: logger.log_sweep(sweep))
+
+
+def _track(
+    outcome: TrackingOutcome,
+    settings: TrackingSettings,
+    to_tensorboard: Callable[[Path], Path],
+    to_mlflow: Callable[[Any], dict[str, Any]],
+) -> TrackingOutcome:
+    """Run each configured backend on the folder (each failure recorded, never raised), then record the outcome."""
+    if settings.tensorboard:
+        target = _tensorboard_target(outcome.folder, settings)
+        outcome.results["tensorboard"] = _attempt(lambda: {"logdir": str(to_tensorboard(target))})
     if settings.mlflow is not None:
         ml = settings.mlflow
 
@@ -119,7 +123,7 @@ def track_sweep(folder: str | Path, settings: TrackingSettings) -> TrackingOutco
             from nnrun.tracking.mlflow_runs import MlflowLogger, bounded_requests
 
             with bounded_requests(ml):
-                return MlflowLogger(ml).log_sweep(sweep)
+                return to_mlflow(MlflowLogger(ml))
 
         outcome.results["mlflow"] = _attempt(
             log, secret=_credentials(ml.tracking_uri), tracking_uri=_safe_uri(ml.tracking_uri), experiment=ml.experiment
