@@ -80,21 +80,7 @@ def open_folder(
     ``allow_data_change`` a change is only reported through ``warn``."""
     if resume is not None:
         folder = open_sweep_folder(resume)
-        if folder.manifest.fingerprint != plan.fingerprint:
-            folder.unlock()
-            from nnrun.errors import ConfigError, Problem
-
-            raise ConfigError(
-                [
-                    Problem(
-                        "",
-                        f"{folder.path} holds a different sweep (its config or sweep section "
-                        "changed); run without --resume to start a new one",
-                    )
-                ],
-                plan.source,
-            )
-        _check_resumable(folder, plan, allow_data_change, warn)
+        _check_resumable(folder, plan, allow_data_change, warn, explicit=True)
         return folder, True
     if not new:
         found = find_resumable(runs_dir, plan.fingerprint, plan.name)
@@ -111,10 +97,33 @@ def open_folder(
 
 
 def _check_resumable(
-    folder: SweepFolder, plan: SweepPlan, allow_data_change: bool, warn: Callable[[str], None]
+    folder: SweepFolder,
+    plan: SweepPlan,
+    allow_data_change: bool,
+    warn: Callable[[str], None],
+    explicit: bool = False,
 ) -> None:
-    _check_trials_match(folder, plan)
-    changes = check_data_unchanged(folder, plan, allow_data_change)
+    """The locked ``folder`` may be resumed by ``plan`` (same sweep, same trials, same data); if not, its lock
+    is released and the error raised. ``explicit``: the user named it with --resume (so check the sweep too)."""
+    try:
+        if explicit and folder.manifest.fingerprint != plan.fingerprint:
+            from nnrun.errors import ConfigError, Problem
+
+            raise ConfigError(
+                [
+                    Problem(
+                        "",
+                        f"{folder.path} holds a different sweep (its config or sweep section "
+                        "changed); run without --resume to start a new one",
+                    )
+                ],
+                plan.source,
+            )
+        _check_trials_match(folder, plan)
+        changes = check_data_unchanged(folder, plan, allow_data_change)
+    except BaseException:
+        folder.unlock()
+        raise
     if changes:
         warn(f"resuming {folder.path} on changed data (--allow-data-change): " + "; ".join(changes))
 
@@ -141,7 +150,6 @@ def check_data_unchanged(folder: SweepFolder, plan: SweepPlan, allow_change: boo
         else:
             changes += [f"{path}: {c}" for c in fingerprint.changes(before[path], now[path])]
     if changes and not allow_change:
-        folder.unlock()
         raise DataChangedError(folder.path, changes)
     if changes:
         folder.manifest.data = now
@@ -157,7 +165,6 @@ def _check_trials_match(folder: SweepFolder, plan: SweepPlan) -> None:
     recorded = [(t.id, t.params, t.seed) for t in folder.manifest.trials]
     planned = [(t.id, t.params, t.seed) for t in plan.trials]
     if recorded != planned:
-        folder.unlock()
         raise CorruptManifestError(
             folder.path / layout.MANIFEST,
             f"its trials ({len(recorded)}) are not the {len(planned)} trials of the sweep it records in "
