@@ -122,3 +122,20 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def class_table(report: Any, table: Table, max_rows: int | None = None, average_row: bool = False) -> Table:
+    """Fill ``table`` with a classifier's scores class by class (precision, recall, F1, support), as
+    per_class.csv holds them: every class up to ``max_rows`` (beyond it, none), and a macro-average row."""
+    for column in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    rows = report.rows()
+    for row in rows if max_rows is None or len(rows) <= max_rows else []:
+        table.add_row(str(row["name"]), *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), str(row["support"]))
+    if average_row:
+        averages = report.averages()
+        table.add_row(
+            "macro avg", *(f"{averages[f'macro_{k}']:.4f}" for k in ("precision", "recall", "f1")),
+            str(int(report.support.sum())), style="bold",
+        )  # fmt: skip
+    return table

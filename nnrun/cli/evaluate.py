@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from nnrun.cli.common import DebugOpt, stdout
+from nnrun.cli.display import class_table
 from nnrun.cli.errors import cli_errors
 from nnrun.cli.predict import RunArg, note
 from nnrun.errors import DataError
@@ -67,15 +68,7 @@ def show_evaluation(evaluation: Evaluation) -> None:
                 table.add_row(key, f"{value:.4f}")
     stdout.print(table)
     if evaluation.classes is not None:
-        per_class = Table(show_edge=False, pad_edge=False)
-        for column in ("class", "precision", "recall", "f1", "support"):
-            per_class.add_column(column, justify="left" if column == "class" else "right")
-        for row in evaluation.classes.rows():
-            per_class.add_row(
-                str(row["name"]), f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
-                str(row["support"]),
-            )  # fmt: skip
-        stdout.print(per_class)
+        stdout.print(class_table(evaluation.classes, Table(show_edge=False, pad_edge=False)))
 
 
 __all__ = ["evaluate"]

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from nnrun.cli.common import DebugOpt, RunsDirOpt, SetOpt, overrides, runs_dir_or_default, stdout
-from nnrun.cli.display import TrainingDisplay, results_lines, results_table
+from nnrun.cli.display import TrainingDisplay, class_table, results_lines, results_table
 from nnrun.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, cli_errors, report, warn
 from nnrun.cli.signals import StopSignals
 from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
@@ -136,17 +136,7 @@ def show_result(result: TrialResult, path: Path) -> None:
 PER_CLASS_ROWS = 20  # more classes than this: the averages only (per_class.csv has every class)
 
 
-def per_class_table(report_: ClassReport) -> Table:
-    """The test set class by class (precision, recall, F1, support), as per_class.csv holds it."""
+def per_class_table(report: ClassReport) -> Table:
+    """The test set class by class, with the macro averages (every class up to :data:`PER_CLASS_ROWS`)."""
     table = Table(title="Test set, per class (per_class.csv, confusion_matrix.png)", title_justify="left")
-    for column in ("class", "precision", "recall", "f1", "support"):
-        table.add_column(column, justify="left" if column == "class" else "right")
-    rows = report_.rows()
-    for row in rows[:PER_CLASS_ROWS] if len(rows) <= PER_CLASS_ROWS else []:
-        table.add_row(str(row["name"]), *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), str(row["support"]))
-    averages = report_.averages()
-    table.add_row(
-        "macro avg", *(f"{averages[f'macro_{k}']:.4f}" for k in ("precision", "recall", "f1")),
-        str(int(report_.support.sum())), style="bold",
-    )  # fmt: skip
-    return table
+    return class_table(report, table, max_rows=PER_CLASS_ROWS, average_row=True)
