@@ -12,6 +12,7 @@ from nnrun.cli.errors import cli_errors, warn
 from nnrun.errors import InvalidArgumentError, did_you_mean
 from nnrun.runs import layout
 from nnrun.runs.catalog import RunRecord, SweepRecord, UnreadableFolderError, read_folder, run_labels
+from nnrun.runs.evaluations import read_class_report
 
 if TYPE_CHECKING:  # the plotting stack is imported when a figure is drawn, not when the CLI starts
     from matplotlib.figure import Figure
@@ -105,12 +106,20 @@ def _run_figures(record: RunRecord, metric: str | None, out: Path | None) -> dic
         )
     folder = out if out is not None else record.path
     notes = run_notes(record.metrics, record.config, record.preprocessing)
-    return {
+    figures = {
         (out if _is_file(folder) else folder / file): history_figure(
             record.history, metric=m, title=f"{record.name} — {readable_name(m).lower()}", notes=notes
         )
         for m, file in names.items()
     }
+    classes = read_class_report(record.path) if metric is None and not _is_file(folder) else None
+    if classes is not None:  # a classifier's test set: its confusion matrix too (a sweep draws only its best's)
+        from nnrun.report.confusion import confusion_figure
+
+        figures[folder / "confusion_matrix.png"] = confusion_figure(
+            classes.matrix, classes.labels, f"{record.name} — test set"
+        )
+    return figures
 
 
 def _overlay_figures(records: list[RunRecord], metric: str | None, out: Path | None) -> dict[Path, Figure]:

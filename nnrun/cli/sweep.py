@@ -13,6 +13,7 @@ from nnrun.cli.signals import StopSignals
 from nnrun.cli.sweep_display import SweepDisplay, ranked_table, table_limit, trial_label
 from nnrun.cli.track import MlflowOpt, TensorBoardFlag, live_settings, track_finished
 from nnrun.errors import InvalidArgumentError
+from nnrun.runs import layout
 from nnrun.runs.manifest import FINAL
 from nnrun.runs.store import check_runs_dir
 from nnrun.sweep import make_executor, open_folder, plan_from_sweep_folder, plan_sweep, rank, run_sweep
@@ -117,6 +118,8 @@ def sweep(
         stdout.print(f"Summary: {outcome.folder / 'summary.csv'}", highlight=False, markup=False)
         if outcome.figures:
             stdout.print(f"Figures: {outcome.folder / 'figures'}", highlight=False, markup=False)
+        for trial in sorted({p.parent for p in outcome.figures if p.parent.parent.name == layout.TRIALS}):
+            stdout.print(f"Best trial's plots: {trial}", highlight=False, markup=False)
         track_finished(outcome.folder, tracking, sweep=True)  # this process alone writes the folder: it logs
         if outcome.interrupted:
             report(

@@ -155,6 +155,9 @@ class SweepConfig(BaseModel):
     """refuse a sweep of more trials than this (grid points × repeats, or trials × repeats)"""
     pruner: PrunerConfig | None = None
     """stop trials whose metric falls behind after an epoch (needs Optuna)"""
+    trial_figures: Literal["best", "all", "none"] = "best"
+    """each trial's own loss, accuracy and confusion-matrix PNGs: for the best point's trials (drawn with the sweep's
+    figures), for every trial (as it finishes: about 0.4 s per trial), or for none (`nnrun plot` draws them later)"""
 
     @model_validator(mode="after")
     def _method_fits(self) -> SweepConfig:

@@ -49,6 +49,21 @@ def class_files(report: ClassReport) -> dict[str, bytes]:
     }
 
 
+def read_class_report(folder: str | Path) -> ClassReport | None:
+    """The confusion matrix a run folder's ``confusion_matrix.csv`` holds (as :func:`class_files` writes it); None
+    when the folder has none or it cannot be read as one."""
+    path = Path(folder) / "confusion_matrix.csv"
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        labels = rows[0][1:]
+        matrix = np.array([[int(v) for v in row[1:]] for row in rows[1:]], dtype=np.int64)
+    except (OSError, UnicodeDecodeError, IndexError, ValueError):
+        return None
+    if not labels or matrix.shape != (len(labels), len(labels)):
+        return None
+    return ClassReport(matrix, labels)
+
+
 def write_class_files(folder: RunFolder, report: ClassReport) -> None:
     """The class-by-class tables of a classifier's results, in ``folder``."""
     for name, data in class_files(report).items():
@@ -151,6 +166,7 @@ __all__ = [
     "class_files",
     "evaluation_folder",
     "predictions_csv",
+    "read_class_report",
     "write_class_files",
     "write_evaluation",
     "write_predictions",

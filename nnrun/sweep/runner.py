@@ -240,7 +240,7 @@ def run_sweep(
         records = read_trials(folder)
         rows = summary_rows(folder, records)
         folder.write_summary(rows)
-        figures = write_figures(folder, plan.metric, records, executor, rows)
+        figures = write_figures(folder, plan.metric, records, executor, rows, plan.spec.trial_figures)
         failed_any = any(r.status == "failed" for r in rows)
         status = "interrupted" if interrupted else ("failed" if failed_any else "completed")
         if log is not None:
@@ -295,10 +295,12 @@ def write_figures(
     records: dict[str, RunRecord],
     executor: Executor | None = None,
     rows: list[TrialRow] | None = None,
+    trial_figures: str = "all",
 ) -> list[Path]:
-    """The comparison figures, from the trials' rows and histories, into figures/.
+    """The comparison figures, from the trials' rows and histories, into figures/; with ``trial_figures="best"``,
+    also the best point's trials' own plots, into their run folders (``"all"``: the workers drew them already).
 
-    The report layer plans them by name (nothing drawn here); the executor's workers draw their share.
+    The report layer plans the figures by name (nothing drawn here); the executor's workers draw their share.
     """
     from nnrun.report.sweep import plan_sweep_figures
 
@@ -312,19 +314,68 @@ def write_figures(
     repeated = manifest.repeats > 1 or any(e.repeat > 0 for e in manifest.trials)
     mode = manifest.mode if metric == manifest.metric else None
     planned = plan_sweep_figures(trial_rows, histories, metric, manifest.parameters or [], mode, repeated)
-    workers = executor.workers if executor is not None else 1
-    jobs = [(planned[i::workers], trial_rows, histories) for i in range(workers) if planned[i::workers]]
+    drawings: list[Drawing] = [("sweep", f.name, f) for f in planned]
+    if trial_figures == "best" and mode is not None:
+        best = _best_trials(folder, trial_rows, mode)
+        drawings += [("trial", e.folder, _trial_job(records[e.id])) for e in best]
+    jobs = [(part, trial_rows, histories) for part in _shares(drawings, executor.workers if executor else 1)]
     rendered = executor.map(render_sweep_figures, jobs) if executor is not None else map(render_sweep_figures, jobs)
-    return [folder.write_bytes(layout.figure_file(name), data) for part in rendered for name, data in part.items()]
+    written = []
+    for part in rendered:
+        for (kind, where), files in part.items():
+            if kind == "sweep":
+                written.append(folder.write_bytes(layout.figure_file(where), files[where]))
+            else:
+                written += [folder.write_bytes(f"{where}/{name}", data) for name, data in files.items()]
+    return written
 
 
-def render_sweep_figures(job: tuple[list, list, list]) -> dict[str, bytes]:
-    """Draw the planned sweep figures as PNG files in memory (runs on a worker): file name → bytes."""
+Drawing = tuple[str, str, Any]  # ("sweep", file name, planned figure) or ("trial", trial folder, its plots' inputs)
+
+TRIAL_COST = 2.0  # a trial's three plots cost about as much as two sweep figures: shares are balanced by it
+
+
+def _best_trials(folder: SweepFolder, rows: list[dict[str, Any]], mode: str) -> list[TrialEntry]:
+    """The trials of the best point (one per repeat) that have a run folder; ``rows`` as in summary.json."""
+    manifest = folder.manifest
+    best = results.best_point(rows, f"final_{manifest.metric}", mode, manifest.parameters or [])
+    ids = {r["id"] for r in best.rows} if best is not None else set()
+    return [e for e in manifest.trials if e.id in ids and e.folder and e.done]
+
+
+def _trial_job(run: RunRecord) -> tuple:
+    """What a worker needs to draw a trial's plots: its name, history, metrics, config, preprocessing, classes."""
+    from nnrun.runs.evaluations import read_class_report
+
+    name = str(run.config.get("name") or run.name)
+    return name, run.history, run.metrics, run.config, run.preprocessing or None, read_class_report(run.path)
+
+
+def _shares(drawings: list[Drawing], workers: int) -> list[list[Drawing]]:
+    """The drawings split among the workers, the costliest first to the least loaded (no empty share)."""
+    loads = [[0.0, []] for _ in range(max(1, workers))]
+    for d in sorted(drawings, key=lambda d: d[0] != "trial"):  # trials first: each costs TRIAL_COST
+        load = min(loads, key=lambda x: x[0])
+        load[0] += TRIAL_COST if d[0] == "trial" else 1.0
+        load[1].append(d)
+    return [share for _, share in loads if share]
+
+
+def render_sweep_figures(job: tuple[list[Drawing], list, list]) -> dict[tuple[str, str], dict[str, bytes]]:
+    """Draw a share of the sweep's figures as PNG files in memory (runs on a worker): (kind, where) → file name →
+    bytes, where a sweep figure's ``where`` is its file name and a trial's is its run folder."""
     from nnrun.report import figure_bytes
     from nnrun.report.sweep import draw_sweep_figure
+    from nnrun.sweep.worker import trial_plots
 
-    planned, rows, histories = job
-    return {f.name: figure_bytes(draw_sweep_figure(f, rows, histories)) for f in planned}
+    drawings, rows, histories = job
+    out: dict[tuple[str, str], dict[str, bytes]] = {}
+    for kind, where, what in drawings:
+        if kind == "sweep":
+            out[kind, where] = {where: figure_bytes(draw_sweep_figure(what, rows, histories))}
+        else:
+            out[kind, where] = trial_plots(*what)
+    return out
 
 
 def rank(rows: list[dict[str, Any]], metric: str, mode: str, parameters: list[str]) -> list[dict[str, Any]]:

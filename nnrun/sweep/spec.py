@@ -189,12 +189,15 @@ FINGERPRINT_KEYS_V0 = frozenset({"method", "parameters", "trials", "repeats", "m
 RANGE_KEYS_V0 = frozenset({"distribution", "values", "low", "high"})
 
 
+PRESENTATION_KEYS = {"trial_figures"}  # what a sweep draws, not what it computes: never in its fingerprint
+
+
 def fingerprint(base: dict[str, Any], spec: SweepConfig) -> str:
     """A short hash identifying the sweep (base config + spec), to find it again when resuming."""
     sweep = spec.model_dump(mode="json")
     defaults = type(spec).model_fields
     for key in set(sweep) - FINGERPRINT_KEYS_V0:
-        if sweep[key] == defaults[key].get_default(call_default_factory=True):
+        if key in PRESENTATION_KEYS or sweep[key] == defaults[key].get_default(call_default_factory=True):
             del sweep[key]
     ranges = Distribution.model_fields
     for values in sweep["parameters"].values():

@@ -108,4 +108,4 @@ class SweepTasks:
             self.invalid += 1
             return None
         self.configs[point.id] = config
-        return TrialTask(point.id, config)
+        return TrialTask(point.id, config, figures=self.plan.spec.trial_figures == "all")

@@ -23,6 +23,7 @@ class TrialTask:
 
     id: str
     config: ExperimentConfig
+    figures: bool = True  # draw the trial's own plots here (sweep.trial_figures: all); else the sweep draws its best
 
 
 def run_task(
@@ -34,8 +35,9 @@ def run_task(
     node_id: str | None = None,
     prune: Callable[[int], bool] | None = None,
 ) -> TrialResult:
-    """Run one trial: its data is ``dataset`` if given, else prepared here (once per process); its plots are
-    drawn here, so the caller only writes files. The result says where it ran (``ran_on``, also in its metrics).
+    """Run one trial: its data is ``dataset`` if given, else prepared here (once per process); its plots, when the
+    task asks for them, are drawn here, so the caller only writes files. The result says where it ran
+    (``ran_on``, also in its metrics).
 
     ``threads`` limits the BLAS threads for this trial; ``node_id`` is the Ray node, if any. ``prune(epoch)``, if
     given, is asked after each epoch (once its :class:`EpochEnded` is sent) whether to stop the trial there: the
@@ -53,17 +55,35 @@ def run_task(
             traceback=traceback.format_exc(),
         )
     else:
-        from nnrun.report import render_plots
-        from nnrun.report.confusion import confusion_plots
         from nnrun.trial import run_trial
 
         with _blas_threads(threads):
             observer = ProgressEvents(task.id, emit, prune=prune)
             result = run_trial(experiment, observer=observer, should_stop=should_stop)
-        config = task.config.to_yaml_dict()  # the plots note early stopping, test score, hyperparameters, chance
-        result.plots = render_plots(task.config.name, result.history, result.metrics, config, result.preprocessing)
-        result.plots.update(confusion_plots(result.test_classes, f"{task.config.name} — test set"))
+        if task.figures:  # the plots note early stopping, test score, hyperparameters, chance
+            result.plots = trial_plots(
+                task.config.name, result.history, result.metrics, task.config.to_yaml_dict(), result.preprocessing,
+                result.test_classes,
+            )
     return placed(result, where)
+
+
+def trial_plots(
+    name: str,
+    history: dict[str, list[float]],
+    metrics: dict[str, Any],
+    config: dict[str, Any],
+    preprocessing: dict[str, Any] | None,
+    classes: Any = None,
+) -> dict[str, bytes]:
+    """A trial's own PNGs by file name: its loss and accuracy curves, and its test set's confusion matrix
+    (``classes``, a :class:`~nnrun.evaluation.ClassReport`) for a classifier. Imports the plotting stack."""
+    from nnrun.report import render_plots
+    from nnrun.report.confusion import confusion_plots
+
+    plots = render_plots(name, history, metrics, config, preprocessing)
+    plots.update(confusion_plots(classes, f"{name} — test set"))
+    return plots
 
 
 def placed(result: TrialResult, where: Placement | None) -> TrialResult:
