@@ -44,6 +44,7 @@ sweep:
   parameters:
     train.optimizer.learning_rate: [0.05, 0.04, 0.0000001, 0.0000002]
   pruner: {name: median, n_startup_trials: 1, n_warmup_steps: 0}
+  trial_figures: all  # every trial's own plots: a pruned trial's are drawn from the epochs it ran
 """
 
 

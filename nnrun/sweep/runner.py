@@ -219,6 +219,7 @@ def run_sweep(
         skipped = len(folder.manifest.trials) - len(pending)
         folder.set_status("running", pid=os.getpid())
         tasks = SweepTasks(plan, folder, study, pending, should_stop)  # a search asks for each point when it runs
+        executor.prepare(len(tasks))  # before the observer starts a display thread: workers may be forked now
         if observer is not None:  # an executor never runs more trials at once than there are to run
             workers = max(1, min(executor.workers, len(tasks)))
             observer.on_sweep_begin(folder.path, plan.size, len(tasks), workers)
