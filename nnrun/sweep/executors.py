@@ -438,11 +438,25 @@ def _died(task: TrialTask, where: Placement | None) -> TrialResult:
     return placed(TrialResult(status="failed", stop_reason=reason, error=reason), where)
 
 
+FORK_UNSAFE_MODULES = ("jax", "torch", "tensorflow")  # native thread pools that a forked child cannot trust
+
+
 def can_fork() -> bool:
     """Whether worker processes may be forked from this process: on Linux, while no other Python thread runs
-    (a thread could hold a lock the child then waits on forever). OpenBLAS stops its own threads around a fork.
-    Elsewhere fork is unsafe (macOS's Accelerate) or missing (Windows), and workers are spawned."""
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    (a thread could hold a lock the child then waits on forever), no runtime with native thread pools of its
+    own is loaded (JAX, PyTorch, TensorFlow), and the only BLAS threads are OpenBLAS's pthreads, which stop
+    around a fork (an OpenMP runtime's do not). Elsewhere fork is unsafe (macOS's Accelerate) or missing
+    (Windows), and workers are spawned."""
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return False
+    if any(name in sys.modules for name in FORK_UNSAFE_MODULES):
+        return False
+    from threadpoolctl import threadpool_info
+
+    return all(
+        pool.get("internal_api") == "openblas" and pool.get("threading_layer") in ("pthreads", "disabled")
+        for pool in threadpool_info()
+    )
 
 
 def _in_main_thread() -> bool:
