@@ -8,7 +8,9 @@ seed (the config's seed, and the search's), three sweeps run into temporary fold
 
 - grid: all 96 points, every epoch;
 - tpe: Optuna's TPE over the same 96 points with ``trials`` trials and the median pruner;
-- grid + successive halving: all 96 points, the successive-halving pruner stopping the ones behind.
+- grid + successive halving: all 96 points, the successive-halving pruner stopping the ones behind (a grid
+  with a pruner runs its points in an order shuffled by the sweep's seed: in grid order the first trials,
+  all sigmoid, are compared only among themselves and many weak ones go on).
 
 For each, the best final validation accuracy and the epochs trained (the sum of every trial's ``epochs_run``).
 Target: within 0.005 of the grid's best with at most 30 % of the grid's epochs; the table shows the medians

@@ -20,7 +20,16 @@ from nnrun.config.sweep import SEARCHES, Distribution, SweepConfig
 from nnrun.errors import ConfigError, DataError, Problem, closest
 from nnrun.experiment import Experiment, prepare
 from nnrun.results import direction
-from nnrun.sweep.spec import TrialPoint, count_trials, distinct, expand, fingerprint, parse_param, trial_point
+from nnrun.sweep.spec import (
+    TrialPoint,
+    count_trials,
+    distinct,
+    expand,
+    fingerprint,
+    parse_param,
+    run_order,
+    trial_point,
+)
 
 # the metrics a sweep ranks by when sweep.metric is not given (the first of them in train.metrics)
 DEFAULT_RANKING = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
@@ -49,6 +58,12 @@ class SweepPlan:
     def size(self) -> int:
         """How many trials the sweep has (a search: its budget, ``sweep.trials``)."""
         return len(self.trials) if self.spec.method not in SEARCHES else count_trials(self.spec)
+
+    @property
+    def run_order(self) -> list[str]:
+        """The trial ids in the order they run: as listed, or (a grid or random sweep with a pruner) shuffled by
+        ``sweep.seed`` (:func:`nnrun.sweep.spec.run_order`); empty for a search."""
+        return run_order(self.spec, self.trials)
 
     def point(self, number: int, params: dict[str, Any]) -> TrialPoint:
         """The ``number``-th trial (from 1) of a search, at ``params``."""

@@ -174,6 +174,21 @@ def expand(spec: SweepConfig, base_seed: int) -> list[TrialPoint]:
     ]
 
 
+def run_order(spec: SweepConfig, trials: list[TrialPoint]) -> list[str]:
+    """The ids of a grid or random sweep's trials in the order they run.
+
+    Without a pruner: as listed. With one: shuffled, the same way for the same ``sweep.seed`` (a resumed sweep runs
+    its pending trials in the same order). A pruner compares each trial with those that reached the same epoch
+    before it; in grid order the first trials are all one value of the first parameter (and, within it, the
+    values of the last parameter in their listed order), so they are compared only among themselves and many weak
+    ones go on. Ids, the manifest and run folders keep the listed order.
+    """
+    if spec.pruner is None or spec.method in SEARCHES:
+        return [t.id for t in trials]
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed).spawn(1)[0])  # not the random sweep's own draws
+    return [trials[i].id for i in rng.permutation(len(trials))]
+
+
 def trial_point(number: int, point: dict[str, Any], repeat: int, base_seed: int) -> TrialPoint:
     """The ``number``-th trial (from 1) of a sweep, for the parameter values ``point``."""
     swept = point.get("seed")

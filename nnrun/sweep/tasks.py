@@ -1,5 +1,6 @@
-"""The trials a sweep runs, handed to the executor one at a time: its pending trials, then (a ``tpe`` or
-``cmaes`` search) new points asked of the study as workers become free, until the budget is spent.
+"""The trials a sweep runs, handed to the executor one at a time: its pending trials (in the plan's run order:
+shuffled by ``sweep.seed`` for a grid or random sweep with a pruner), then (a ``tpe`` or ``cmaes`` search) new
+points asked of the study as workers become free, until the budget is spent.
 
 Used by the runner, which owns the sweep folder: a new point is added to the manifest (and the manifest
 written) before its trial is handed out, so a crash never loses track of a trial the study knows of.
@@ -59,7 +60,9 @@ class SweepTasks:
         pending: list[TrialEntry],
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.plan, self.folder, self.study, self.pending, self.should_stop = plan, folder, study, pending, should_stop
+        self.plan, self.folder, self.study, self.should_stop = plan, folder, study, should_stop
+        rank = {trial_id: i for i, trial_id in enumerate(plan.run_order)}  # shuffled for a pruner; a search: none
+        self.pending = sorted(pending, key=lambda entry: rank.get(entry.id, len(rank)))  # stable: else as listed
         self.configs: dict[str, ExperimentConfig] = {}
         self.invalid = 0  # new points whose config was refused (recorded as failed trials, never run)
         searching = plan.spec.method in SEARCHES
