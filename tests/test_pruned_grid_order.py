@@ -188,3 +188,38 @@ def test_successive_halving_over_a_shuffled_grid_on_the_process_pool(tmp_path):
     assert sorted(recorder.started) == sorted(plan.run_order)
     assert set(recorder.started[:2]) == set(plan.run_order[:2])  # handed out in the run order
     check_consistent(outcome.folder, 8, epochs=3)
+
+
+def test_the_optimization_history_follows_the_order_trials_finished_not_their_ids():
+    from nnrun.report.search import history_figure
+
+    rows = [  # ids in grid order; they finished 0003, 0001, 0002 (a shuffled grid with a pruner)
+        {"id": "0001", "status": "completed", "final_val_accuracy": 0.9, "finished": "2026-11-30T20:00:01.200+00:00"},
+        {"id": "0002", "status": "pruned", "final_val_accuracy": 0.3, "finished": "2026-11-30T20:00:01.900+00:00"},
+        {"id": "0003", "status": "completed", "final_val_accuracy": 0.5, "finished": "2026-11-30T20:00:01.050+00:00"},
+    ]
+    ax = history_figure(rows, "final_val_accuracy", "max").axes[0]
+    (points,) = [c for c in ax.collections if c.get_gid() == "trials"]
+    assert [float(y) for _, y in points.get_offsets()] == [0.5, 0.9, 0.3]
+    (best,) = [line for line in ax.lines if line.get_gid() == "best"]
+    assert [float(y) for y in best.get_ydata()] == [0.5, 0.9, 0.9]
+    without_times = [{k: v for k, v in r.items() if k != "finished"} for r in rows]  # older folders: as listed
+    ax = history_figure(without_times, "final_val_accuracy", "max").axes[0]
+    (points,) = [c for c in ax.collections if c.get_gid() == "trials"]
+    assert [float(y) for _, y in points.get_offsets()] == [0.9, 0.3, 0.5]
+
+
+def test_a_trial_is_recorded_with_the_millisecond_it_finished(tmp_path):
+    import re
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP)
+    plan = plan_sweep(path)
+    folder, _ = open_folder(plan, tmp_path / "runs", new=True)
+    with SerialExecutor() as executor:
+        run_sweep(plan, folder, executor)
+    manifest = json.loads((folder.path / "manifest.json").read_text())
+    stamps = [t["finished"] for t in manifest["trials"]]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", s) for s in stamps), stamps
+    order = sorted(range(len(stamps)), key=lambda i: stamps[i])
+    assert [manifest["trials"][i]["id"] for i in order] == plan.run_order  # serial: they end in the order they ran

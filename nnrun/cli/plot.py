@@ -146,7 +146,8 @@ def _sweep_figures(sweep: SweepRecord, metric: str | None, out: Path | None, fig
     if not trials:
         raise InvalidArgumentError(f"{sweep.path} has no trial with a history yet (status: {sweep.status}).")
     metric = metric or sweep.metric
-    rows, histories = [t.row().to_json() for t in trials], [t.run.history for t in trials if t.run]
+    rows = [{**t.row().to_json(), "finished": t.finished} for t in trials]  # the history figure: in that order
+    histories = [t.run.history for t in trials if t.run]
     keys = list(dict.fromkeys(k for h in histories for k in h if k != "epoch_time"))
     _check_metric(metric, keys, f"no trial of {sweep.path} has it")
     planned = plan_sweep_figures(rows, histories, metric, sweep.parameters, sweep.mode_for(metric), sweep.repeated)

@@ -196,9 +196,13 @@ def scatter_figure(rows: Sequence[Mapping[str, Any]], param: str, column: str, m
 
 
 def history_figure(rows: Sequence[Mapping[str, Any]], column: str, mode: str) -> Figure:
-    """The optimization history: each trial's final metric by trial (pruned ones grey) and the best so far."""
+    """The optimization history: each trial's final metric by trial (pruned ones grey) and the best so far, in
+    the order the trials finished when every row says (``finished``, an ISO time; a grid with a pruner runs its
+    trials shuffled), else in the rows' order."""
     from nnrun.report.sweep import row_metric_name
 
+    if rows and all(row.get("finished") for row in rows):
+        rows = sorted(rows, key=lambda row: str(row["finished"]))  # stable: ties keep the rows' order
     fig = new_figure()
     ax = fig.add_subplot()
     xs, ys, colors = [], [], []

@@ -111,6 +111,7 @@ class SweepTrial:
     reason: str | None
     run: RunRecord | None
     folder: str | None = None  # the run folder, relative to the sweep folder
+    finished: str | None = None  # when it was recorded (ISO time, from the manifest)
 
     def row(self) -> TrialRow:
         """Its summary row (:func:`nnrun.results.trial_row`), with its run's numbers once it has a run folder."""
@@ -349,7 +350,9 @@ def _existing_folder(path: str | Path, what: str) -> Path:
 def _manifest_trial(root: Path, entry: TrialEntry) -> SweepTrial:
     folder = entry.folder
     run = read_run(root / folder) if folder is not None and (root / folder).is_dir() else None
-    return SweepTrial(entry.id, entry.params, entry.repeat, entry.seed, entry.status, entry.reason, run, folder)
+    return SweepTrial(
+        entry.id, entry.params, entry.repeat, entry.seed, entry.status, entry.reason, run, folder, entry.finished
+    )
 
 
 def _folder_trial(folder: Path) -> SweepTrial:

@@ -120,8 +120,9 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+def now_iso(timespec: str = "seconds") -> str:
+    """The local time now, ISO 8601 with its UTC offset (``timespec`` as for :meth:`datetime.isoformat`)."""
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec=timespec)
 
 
 class RunFolder:

@@ -130,7 +130,7 @@ class SweepFolder(RunFolder):
         folder.write_yaml(layout.CONFIG, config)
         write_result(folder, config.get("name", trial_id), result, log=log)
         entry.status, entry.reason = result.status, result.stop_reason
-        entry.folder, entry.finished = folder.path.relative_to(self.path).as_posix(), now_iso()
+        entry.folder, entry.finished = folder.path.relative_to(self.path).as_posix(), now_iso("milliseconds")
         self.write_manifest()
         return folder.path
 

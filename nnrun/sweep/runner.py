@@ -308,7 +308,8 @@ def write_figures(
     manifest = folder.manifest
     rows = summary_rows(folder, records) if rows is None else rows
     done = {e.id for e in manifest.trials if e.done and e.id in records}
-    data = [(r.to_json(), records[r.id].history or {}) for r in rows if r.id in done]
+    finished = {e.id: e.finished for e in manifest.trials}  # the optimization history follows the order trials ended
+    data = [({**r.to_json(), "finished": finished[r.id]}, records[r.id].history or {}) for r in rows if r.id in done]
     if not data:
         return []
     trial_rows, histories = [r for r, _ in data], [h for _, h in data]
