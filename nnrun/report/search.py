@@ -8,7 +8,6 @@ and the trials' histories, in the sweep's order. :func:`plan_search_figures` pla
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,40 +18,18 @@ from matplotlib.figure import Figure
 from nnrun import results
 from nnrun.errors import InvalidArgumentError
 from nnrun.report.figure import history_values, new_figure, plot_series, style_axes
+from nnrun.report.planning import (  # re-exported: planned here before
+    KINDS,
+    _value,
+    continuous,
+    distinct,
+    log_axis,
+    numeric,
+    plan_search_figures,
+)
 from nnrun.report.plots import readable_name
 
-KINDS = ("trials", "scatter", "history", "importance")
 PRUNED_COLOR, DONE_COLOR, BEST_COLOR, BEST_SO_FAR_COLOR = "#b0b0b0", "C0", "#c0392b", "C1"
-CONTINUOUS = 8  # a numeric parameter with more distinct values than this is continuous: no heatmap, no curves
-SCATTER_MIN = 3  # distinct values of a numeric parameter to draw the metric against it
-HISTORY_MIN = 5  # trials with a value before the optimization history is drawn
-IMPORTANCE_MIN = 8  # completed trials with a value before the importances are computed
-LOG_RATIO = 20.0  # positive values spanning this ratio get a log axis
-
-
-def numeric(values: Sequence[Any]) -> bool:
-    """Every value is a number (not a boolean) and there is at least one."""
-    return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-
-def distinct(values: Sequence[Any]) -> list[Any]:
-    return list({results.canonical(v): v for v in values}.values())
-
-
-def continuous(rows: Sequence[Mapping[str, Any]], param: str) -> bool:
-    """A numeric parameter with many distinct values (a range searched by random, tpe or cmaes)."""
-    values = [r[param] for r in rows if param in r and r[param] is not None]
-    return numeric(values) and len(distinct(values)) > CONTINUOUS
-
-
-def log_axis(values: Sequence[float]) -> bool:
-    """Positive values spanning at least :data:`LOG_RATIO` (a log-scaled range, or a grid of decades)."""
-    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= LOG_RATIO
-
-
-def _value(row: Mapping[str, Any], column: str) -> float | None:
-    return results.finite(row.get(column))
 
 
 def _best(values: Sequence[float | None], mode: str) -> int | None:
@@ -60,50 +37,6 @@ def _best(values: Sequence[float | None], mode: str) -> int | None:
     if not scored:
         return None
     return (max if mode == "max" else min)(scored)[1]
-
-
-def importances_available() -> bool:
-    """Whether Optuna's fANOVA can run (Optuna and scikit-learn's random forests), without importing either."""
-    return all(importlib.util.find_spec(name) is not None for name in ("optuna", "sklearn"))
-
-
-# --- planning -----------------------------------------------------------------------------------------
-
-
-def plan_search_figures(
-    rows: Sequence[Mapping[str, Any]],
-    histories: Sequence[Mapping[str, Sequence]],
-    metric: str,
-    parameters: Sequence[str],
-    mode: str,
-) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """(file name, kind, key, parameters) of each search figure the rows call for:
-
-    ``trials_<metric>.png`` when a trial was pruned; ``<metric>_vs_<param>.png`` for each numeric parameter with
-    at least 3 values; and for a search (a continuous parameter, or pruned trials) ``history_<metric>.png`` from
-    5 trials with a value and ``importance_<metric>.png`` from 8 completed trials and 2 parameters, when Optuna
-    and scikit-learn are installed.
-    """
-    from nnrun.report.sweep import file_safe
-
-    planned: list[tuple[str, str, str, tuple[str, ...]]] = []
-    column = f"final_{metric}"
-    safe = file_safe(metric)
-    names = {p: file_safe(n) for p, n in results.short_names(list(parameters)).items()}
-    if any(r.get("status") == "pruned" for r in rows) and any(metric in h for h in histories):
-        planned.append((f"trials_{safe}.png", "trials", metric, tuple(parameters)))
-    valued = [r for r in rows if _value(r, column) is not None]
-    for param in parameters:
-        values = [r[param] for r in valued if param in r]
-        if numeric(values) and len(distinct(values)) >= SCATTER_MIN:
-            planned.append((f"{safe}_vs_{names[param]}.png", "scatter", column, (param,)))
-    searched = any(continuous(rows, p) for p in parameters) or any(r.get("status") == "pruned" for r in rows)
-    if searched and len(valued) >= HISTORY_MIN:  # a grid's order means nothing: no history for it
-        planned.append((f"history_{safe}.png", "history", column, tuple(parameters)))
-    completed = [r for r in valued if r.get("status") == "completed"]
-    if searched and len(completed) >= IMPORTANCE_MIN and len(parameters) >= 2 and importances_available():
-        planned.append((f"importance_{safe}.png", "importance", column, tuple(parameters)))
-    return planned
 
 
 # --- drawing ------------------------------------------------------------------------------------------

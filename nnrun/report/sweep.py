@@ -12,10 +12,8 @@ Only the object-oriented API is used, as in :mod:`nnrun.report.plots`: every fun
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -36,7 +34,18 @@ from nnrun.report.figure import (
     run_styles,
     style_axes,
 )
-from nnrun.report.plots import primary_metric, readable_name
+from nnrun.report.planning import (  # re-exported: planned here before, drawn here still
+    KINDS,
+    SweepFigure,
+    _key,
+    _ordered,
+    curve_metrics,
+    file_safe,
+    headline_figure,
+    pick_sweep_figure,
+    plan_sweep_figures,
+)
+from nnrun.report.plots import readable_name
 from nnrun.results import format_value, short_names
 
 BEST_COLOR, BAR_COLOR, BEST_EDGE = "C0", "#b3c6de", "#c0392b"
@@ -44,17 +53,11 @@ MAX_BARS = 40  # more points than this: the best 40 are drawn and the figure say
 ROTATE_LABELS = 6  # x tick labels longer than this many characters are rotated
 MAX_PANEL_COLUMNS = 4  # small multiples: panels per row
 PANEL_WIDTH, PANEL_HEIGHT = 3.0, 2.5  # inches per panel
-MAX_PANELS = 12  # a parameter with more values than this is not split into panels
 RANK_TICKS = 6  # values named on a heatmap's rank colour bar
 ROW_PREFIXES = {"final_": "Final", "best_": "Best", "test_": "Test"}
 
 
 # --- names and values -------------------------------------------------------------------------------
-
-
-def file_safe(text: str) -> str:
-    """Letters, digits, ``.``, ``_``, ``-`` and ``=``; anything else becomes ``-``."""
-    return re.sub(r"[^A-Za-z0-9._=-]+", "-", text).strip("-.") or "x"
 
 
 def row_metric_name(key: str) -> str:
@@ -64,19 +67,6 @@ def row_metric_name(key: str) -> str:
             base = readable_name(key[len(prefix) :])
             return f"{word} {base if base.isupper() else base[0].lower() + base[1:]}"
     return readable_name(key)
-
-
-def _key(value: Any) -> str:
-    """A hashable stand-in for a parameter value (values can be lists or mappings)."""
-    return results.canonical(value)
-
-
-def _ordered(values: Sequence[Any]) -> list[Any]:
-    """Distinct values: numbers ascending, anything else in the order first seen (the sweep's order)."""
-    distinct = list({_key(v): v for v in values}.values())
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in distinct):
-        return sorted(distinct)
-    return distinct
 
 
 def _number(value: Any) -> float:
@@ -437,132 +427,6 @@ def bars_figure(
 # --- what a sweep saves -----------------------------------------------------------------------------
 
 
-def curve_metrics(histories: Sequence[Mapping[str, Sequence]], metric: str | None = None) -> list[str]:
-    """The history keys worth curves: the validation loss and primary metric (train ones without
-    validation data), then ``metric`` if it is another key the histories have."""
-    keys = list(dict.fromkeys(k for h in histories for k in h))
-    if not keys:
-        return []
-    first = next(h for h in histories if h)
-    bases = list(dict.fromkeys(["loss", primary_metric(first)]))
-    out = [f"val_{b}" if f"val_{b}" in keys else b for b in bases if b in keys or f"val_{b}" in keys]
-    if metric is not None and metric in keys and metric not in out:
-        out.append(metric)
-    return out
-
-
-@dataclass(frozen=True)
-class SweepFigure:
-    """One figure a sweep saves: its file name and what it draws. Planned without drawing anything."""
-
-    name: str
-    """The file name in the sweep's ``figures/`` folder."""
-    kind: str
-    """``curves`` (one curve per value of ``params[0]``, one panel per value of ``params[1]`` if there is one),
-    ``heatmap`` (``params``: x, y) or ``bars``."""
-    key: str
-    """The history key of the curves, or the row column of the heatmap and bars (``final_<metric>``)."""
-    params: tuple[str, ...]
-    """The parameters it compares."""
-    mode: str | None
-    """``max`` or ``min``: which end of ``key`` is best (None for curves, which mark no best)."""
-
-
-def plan_sweep_figures(
-    rows: Sequence[Mapping[str, Any]],
-    histories: Sequence[Mapping[str, Sequence]],
-    metric: str,
-    parameters: Sequence[str],
-    mode: str | None = None,
-    repeated: bool = False,
-) -> list[SweepFigure]:
-    """The figures a sweep saves in its ``figures/`` folder, in order, without drawing them.
-
-    ``rows[i]`` (a summary row: the parameters and ``final_<key>`` values) and ``histories[i]`` describe the
-    same trial. For each swept parameter, ``curves_<param>_<key>.png`` for the validation loss and the primary
-    metric (see :func:`curve_metrics`); for the first two parameters, ``heatmap_<p1>_<p2>_<metric>.png`` of
-    the final ``metric``; with repeats or a single parameter, ``bars_<metric>.png``. ``metric`` is a history
-    key (``"val_accuracy"``); best is ``mode``, by default the metric's direction.
-    """
-    params = [p for p in parameters if any(p in r for r in rows)]
-    if not rows or not params:
-        return []
-    searched = _search_figures(rows, histories, metric, params, mode)  # nnrun.report.search: pruned, numeric
-    params = [p for p in params if not search.continuous(rows, p)]  # a searched range: no heatmap or curves
-    names = {p: file_safe(n) for p, n in short_names(params).items()}
-    planned: list[SweepFigure] = []
-    drawn = [(r, h) for r, h in zip(rows, histories) if isinstance(h, Mapping) and h.get("loss")]
-    for key in curve_metrics([h for _, h in drawn], metric):
-        for param in params:
-            if any(key in h and param in r for r, h in drawn):
-                name = f"curves_{names[param]}_{file_safe(key)}.png"
-                planned.append(SweepFigure(name, "curves", key, (param, *_panels_by(param, params, rows)), None))
-    column = f"final_{metric}"
-    if not any(column in r for r in rows):
-        return planned + searched
-    mode = results.direction(metric) if mode is None else results.check_direction(mode)
-    if len(params) >= 2:
-        p1, p2 = params[:2]
-        usable = [r for r in rows if p1 in r and p2 in r]
-        n1, n2 = len(_ordered([r[p1] for r in usable])), len(_ordered([r[p2] for r in usable]))
-        x, y = (p1, p2) if n1 <= n2 else (p2, p1)  # the longer list goes down the side
-        name = f"heatmap_{names[p1]}_{names[p2]}_{file_safe(metric)}.png"
-        planned.append(SweepFigure(name, "heatmap", column, (x, y), mode))
-    if repeated or len(params) == 1:
-        planned.append(SweepFigure(f"bars_{file_safe(metric)}.png", "bars", column, tuple(params), mode))
-    return planned + searched
-
-
-def _search_figures(
-    rows: Sequence[Mapping[str, Any]],
-    histories: Sequence[Mapping[str, Sequence]],
-    metric: str,
-    params: Sequence[str],
-    mode: str | None,
-) -> list[SweepFigure]:
-    mode = results.direction(metric) if mode is None else results.check_direction(mode)
-    planned = search.plan_search_figures(rows, histories, metric, params, mode)
-    return [SweepFigure(name, kind, key, tuple(ps), mode) for name, kind, key, ps in planned]
-
-
-def headline_figure(planned: Sequence[SweepFigure], metric: str) -> SweepFigure:
-    """The one figure that sums a sweep up: the heatmap (two parameters), else the curves of ``metric`` (one
-    parameter), else the first planned."""
-    if not planned:
-        raise InvalidArgumentError("A sweep with no figures has no headline figure.")
-    heatmaps = [f for f in planned if f.kind == "heatmap"]
-    curves = [f for f in planned if f.kind == "curves" and f.key == metric]
-    return (heatmaps or curves or list(planned))[0]
-
-
-def pick_sweep_figure(planned: Sequence[SweepFigure], name: str) -> SweepFigure:
-    """The planned figure called ``name`` (its file name, with or without ``.png``), or the first of a kind
-    (``heatmap``, ``curves``, ``bars``); an error naming the figures otherwise."""
-    stem = name.removesuffix(".png")
-    for f in planned:
-        if stem == f.name.removesuffix(".png"):
-            return f
-    for f in planned:
-        if stem == f.kind:
-            return f
-    names = [f.name.removesuffix(".png") for f in planned]
-    kinds = list(dict.fromkeys(f.kind for f in planned))
-    raise InvalidArgumentError(
-        f"--figure {name}: the sweep has no such figure. Figures: {', '.join(names)} (or a kind: {', '.join(kinds)})."
-        + did_you_mean(stem, [*names, *kinds])
-    )
-
-
-def _panels_by(param: str, params: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The parameter whose values split ``param``'s curves into panels: the other of the first two swept
-    ones, when it has at most :data:`MAX_PANELS` values; none for a single parameter."""
-    others = [p for p in params[:2] if p != param]
-    if not others:
-        return ()
-    values = _ordered([r[others[0]] for r in rows if others[0] in r])
-    return (others[0],) if 1 < len(values) <= MAX_PANELS else ()
-
-
 def draw_sweep_figure(
     figure: SweepFigure, rows: Sequence[Mapping[str, Any]], histories: Sequence[Mapping[str, Sequence]]
 ) -> Figure:
@@ -581,7 +445,7 @@ def draw_sweep_figure(
         return heatmap_figure(usable, x, y, figure.key, mode=str(figure.mode))
     if figure.kind == "bars":
         return bars_figure(usable, figure.key, list(figure.params), mode=str(figure.mode))
-    if figure.kind in search.KINDS:
+    if figure.kind in KINDS:
         return search.draw_search_figure(figure.kind, figure.key, figure.params, str(figure.mode), rows, histories)
     raise InvalidArgumentError(
         f"Unknown sweep figure kind: {figure.kind!r}. Expected one of: curves, heatmap, bars."

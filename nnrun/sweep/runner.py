@@ -303,7 +303,7 @@ def write_figures(
 
     The report layer plans the figures by name (nothing drawn here); the executor's workers draw their share.
     """
-    from nnrun.report.sweep import plan_sweep_figures
+    from nnrun.report.planning import plan_sweep_figures  # no plotting stack here: the workers draw
 
     manifest = folder.manifest
     rows = summary_rows(folder, records) if rows is None else rows
