@@ -392,10 +392,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as e:
         raise UnreadableFolderError(f"{path} is not valid YAML ({str(e).splitlines()[0]})") from None
     return value if isinstance(value, dict) else {}
+
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML's, 8× faster, when PyYAML has it
 
 
 def _folder_name(path: Path) -> str:
