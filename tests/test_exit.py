@@ -43,9 +43,9 @@ def test_every_exit_handler_runs_and_its_output_is_flushed():
 @pytest.mark.slow
 def test_a_running_non_daemon_thread_is_waited_for():
     prelude = """
-    import threading, time
+    import threading
     def late():
-        time.sleep(0.5)
+        threading.main_thread().join()  # returns once the main thread has ended: the command is done
         print("thread finished", flush=True)
     threading.Thread(target=late).start()
     """
