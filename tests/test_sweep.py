@@ -292,7 +292,7 @@ def completed(runs: Path) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [1, 3])
 def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path, kill_after):
-    config = long_config(tmp_path)
+    config = long_config(tmp_path, epochs=200)  # about half a second per trial: the kill lands mid-sweep
     runs = tmp_path / "runs"
     cmd = [*nnrun_command(), "sweep", str(config), "--runs-dir", str(runs), "-w", "1", "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
