@@ -29,6 +29,13 @@ MARK = "nnrun_test_parent_only_module"
 OPENBLAS = {"internal_api": "openblas", "threading_layer": "pthreads"}
 
 
+def default_stop_signals(_: object) -> bool:
+    """In a worker: whether SIGTERM and SIGHUP end it (the sweep's own handlers are not inherited)."""
+    import signal
+
+    return all(signal.getsignal(s) == signal.SIG_DFL for s in (signal.SIGTERM, signal.SIGHUP))
+
+
 def inherited(_: object) -> bool:
     """In a worker: whether it began as a copy of the parent (it has the module only the parent made)."""
     return MARK in sys.modules
@@ -56,6 +63,9 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 import test_worker_start as t
 sys.modules[t.MARK] = types.ModuleType(t.MARK)
+import signal
+for s in (signal.SIGTERM, signal.SIGHUP):  # as nnrun sweep's stop handlers are installed before the fork
+    signal.signal(s, lambda *_: None)
 from nnrun.sweep import ProcessExecutor
 out = {{"threads": threading.active_count()}}
 with ProcessExecutor(workers=4) as executor:
@@ -63,6 +73,7 @@ with ProcessExecutor(workers=4) as executor:
     out["workers"] = executor.workers
     out["started"] = len(executor._pool._processes) if executor._pool is not None else 0
     out["forked"] = executor.map(t.inherited, [0, 1])
+    out["stop_signals"] = executor.map(t.default_stop_signals, [0, 1])
     out["forked_results"] = t.run_both(executor, Path({tmp!r}))
 with ProcessExecutor(workers=2) as executor:
     out["spawned"] = executor.map(t.inherited, [0, 1])
@@ -81,6 +92,7 @@ def test_on_linux_without_other_threads_the_workers_are_forked_at_prepare(tmp_pa
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["threads"] == 1 and out["workers"] == 2 and out["started"] == 2  # started at prepare, not at run
     assert out["forked"] == [True, True] and out["spawned"] == [False, False]
+    assert out["stop_signals"] == [True, True]  # SIGTERM ends a worker, as it ends a spawned one
     assert out["forked_results"] == out["spawned_results"]
     assert "fork" not in done.stderr  # no warning about forking a multi-threaded process
 

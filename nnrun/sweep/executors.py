@@ -211,6 +211,9 @@ def _init_worker(
     global _worker_events, _worker_stop, _worker_answers, _worker_slot
     end_with_parent(parent, death_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it sets the stop flag
+    for name in ("SIGTERM", "SIGHUP"):  # a forked worker inherits the sweep's handlers: a worker ends as spawned
+        if hasattr(signal, name):  # ones do (the pool terminates a broken pool's workers with SIGTERM)
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     _worker_events, _worker_stop = events, stop
     with slots.get_lock():
         _worker_slot = slots.value
