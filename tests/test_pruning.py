@@ -192,7 +192,7 @@ train:
   loss: sparse_categorical_crossentropy
   optimizer: {name: sgd, learning_rate: 0.05}
   metrics: [accuracy]
-  epochs: 12
+  epochs: 30
   batch_size: 16
   validation_split: 0.25
 sweep:

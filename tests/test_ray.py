@@ -215,7 +215,8 @@ class KillOnFirstStart:
 def test_a_killed_worker_is_retried_or_recorded_as_failed(tmp_path, max_retries, expected):
     from nnrun.sweep.ray_executor import RayExecutor
 
-    plan = plan_sweep(EXERCISE, overrides=QUICK, params=["model.hidden.kernel_initializer=zeros,he_normal"])
+    long_enough = ["train.epochs=150", "data.limit=2000"]  # the kill must land while the trial still runs
+    plan = plan_sweep(EXERCISE, overrides=long_enough, params=["model.hidden.kernel_initializer=zeros,he_normal"])
     executor = RayExecutor()
     executor.max_retries = max_retries
     folder, _ = open_folder(plan, tmp_path)
