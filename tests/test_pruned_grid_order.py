@@ -203,6 +203,7 @@ def test_the_optimization_history_follows_the_order_trials_finished_not_their_id
     assert [float(y) for _, y in points.get_offsets()] == [0.5, 0.9, 0.3]
     (best,) = [line for line in ax.lines if line.get_gid() == "best"]
     assert [float(y) for y in best.get_ydata()] == [0.5, 0.9, 0.9]
+    assert ax.get_xlabel() == "Trials, in the order they finished"
     without_times = [{k: v for k, v in r.items() if k != "finished"} for r in rows]  # older folders: as listed
     ax = history_figure(without_times, "final_val_accuracy", "max").axes[0]
     (points,) = [c for c in ax.collections if c.get_gid() == "trials"]

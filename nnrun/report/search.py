@@ -134,7 +134,8 @@ def history_figure(rows: Sequence[Mapping[str, Any]], column: str, mode: str) ->
     trials shuffled), else in the rows' order."""
     from nnrun.report.sweep import row_metric_name
 
-    if rows and all(row.get("finished") for row in rows):
+    timed = bool(rows) and all(row.get("finished") for row in rows)
+    if timed:
         rows = sorted(rows, key=lambda row: str(row["finished"]))  # stable: ties keep the rows' order
     fig = new_figure()
     ax = fig.add_subplot()
@@ -156,7 +157,7 @@ def history_figure(rows: Sequence[Mapping[str, Any]], column: str, mode: str) ->
     ax.step(xs, best_so_far, where="post", color=BEST_SO_FAR_COLOR, linewidth=2, label="best so far", gid="best")
     ax.scatter([], [], color=DONE_COLOR, s=25, label="completed")
     ax.scatter([], [], color=PRUNED_COLOR, s=25, label="pruned (value when stopped)")
-    ax.set_xlabel("Trial")
+    ax.set_xlabel("Trials, in the order they finished" if timed else "Trial")
     ax.set_ylabel(row_metric_name(column))
     ax.grid(True, alpha=0.3, linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
