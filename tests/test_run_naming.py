@@ -92,3 +92,12 @@ def test_the_command_is_recorded_as_typed(tmp_path):
     subprocess.run([sys.executable, "-m", "nnrun", *args], check=True, capture_output=True, timeout=120)
     (folder,) = (tmp_path / "runs").iterdir()
     assert json.loads((folder / "status.json").read_text())["command"] == ["nnrun", *args]
+
+
+def test_a_searched_floats_trial_folder_is_named_by_four_significant_digits():
+    from nnrun.runs.layout import trial_folder_label
+
+    searched = {"model.hidden.activation": "tanh", "train.optimizer.learning_rate": 0.5394669285817165}
+    assert trial_folder_label("0028", searched, 0, 1) == "0028-activation=tanh-learning_rate=0.5395"
+    listed = {"train.optimizer.learning_rate": 1e-07, "x": 0.03, "y": True, "z": 100000.0, "w": 0.0012345}
+    assert trial_folder_label("0003", listed, 1, 2) == "0003-learning_rate=1e-07-x=0.03-y=True-z=100000.0-w=0.0012345-r1"

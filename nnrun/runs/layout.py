@@ -54,10 +54,16 @@ def figure_file(name: str) -> str:
 def trial_folder_label(trial_id: str, params: Mapping[str, Any], repeat: int, repeats: int) -> str:
     """A trial folder's name before it is made file-safe: ``0001-activation=relu-learning_rate=0.1[-r1]``.
 
-    Keys are shortened to their last part; the repeat is named only when the sweep has repeats.
+    Keys are shortened to their last part; the repeat is named only when the sweep has repeats. A float with
+    many digits (a search's ``0.5394669285817165``) is named by 4 significant ones (``0.5395``): the id keeps
+    the name unique, and ``config.yaml`` and the manifest keep the value.
     """
-    label = "-".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in params.items())
+    label = "-".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in params.items())
     return f"{trial_id}-{label}" + (f"-r{repeat}" if repeats > 1 else "")
+
+
+def _short(value: Any) -> Any:
+    return f"{value:.4g}" if isinstance(value, float) and len(repr(value)) > 10 else value
 
 
 __all__ = [
