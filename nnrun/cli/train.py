@@ -105,11 +105,9 @@ def record_result(
 ) -> None:
     """Write the result; if the disk is full (or the folder vanished), say so in the status when possible."""
     from nnrun.report import render_plots  # the plotting stack only when a run is recorded
-    from nnrun.report.confusion import confusion_plots
 
-    if not result.plots:  # the run store writes bytes it is handed; the config adds the plots' notes
-        result.plots = render_plots(name, result.history, result.metrics, config, result.preprocessing)
-    result.plots = {**confusion_plots(result.test_classes, f"{name} — test set"), **result.plots}
+    # the run store writes bytes it is handed; the config adds the plots' notes
+    result.plots = render_plots(name, result.history, result.metrics, config, result.preprocessing, result.test_classes)
     try:
         write_result(folder, name, result, log="\n".join(log_lines))
     except StoreError as e:

@@ -42,10 +42,8 @@ def _key(value: Any) -> str:
 
 def _ordered(values: Sequence[Any]) -> list[Any]:
     """Distinct values: numbers ascending, anything else in the order first seen (the sweep's order)."""
-    distinct = list({_key(v): v for v in values}.values())
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in distinct):
-        return sorted(distinct)
-    return distinct
+    found = distinct(values)
+    return sorted(found) if numeric(found) else found
 
 
 def numeric(values: Sequence[Any]) -> bool:
@@ -54,7 +52,8 @@ def numeric(values: Sequence[Any]) -> bool:
 
 
 def distinct(values: Sequence[Any]) -> list[Any]:
-    return list({results.canonical(v): v for v in values}.values())
+    """The values, each once (compared as :func:`_key` does), in the order first seen."""
+    return list({_key(v): v for v in values}.values())
 
 
 def continuous(rows: Sequence[Mapping[str, Any]], param: str) -> bool:

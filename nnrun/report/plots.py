@@ -478,16 +478,22 @@ def render_plots(
     metrics: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     preprocessing: Mapping[str, Any] | None = None,
+    classes: Any = None,
 ) -> dict[str, bytes]:
-    """A run's plots as PNG files in memory, by file name (nothing without a loss history): the run store
+    """A run's plots as PNG files in memory, by file name (no curves without a loss history): the run store
     writes them as they are. ``metrics`` (as in ``metrics.json``), the resolved ``config`` and
-    ``preprocessing`` (as mappings) add the run's notes: early stopping, test score, hyperparameters, chance."""
+    ``preprocessing`` (as mappings) add the run's notes: early stopping, test score, hyperparameters, chance.
+    ``classes`` (a classifier's test set, a :class:`~nnrun.evaluation.ClassReport`) adds its confusion matrix."""
     plots = {}
     notes = run_notes(metrics, config, preprocessing)
     if history.get("loss"):
         for metric, file in plot_names(history):
             title = f"{name} — {readable_name(metric).lower()}"
             plots[file] = figure_bytes(history_figure(history, metric=metric, title=title, notes=notes))
+    if classes is not None:
+        from nnrun.report.confusion import confusion_plots  # it draws with this module's figure_bytes
+
+        plots.update(confusion_plots(classes, f"{name} — test set"))
     return plots
 
 

@@ -366,9 +366,8 @@ def _shares(drawings: list[Drawing], workers: int) -> list[list[Drawing]]:
 def render_sweep_figures(job: tuple[list[Drawing], list, list]) -> dict[tuple[str, str], dict[str, bytes]]:
     """Draw a share of the sweep's figures as PNG files in memory (runs on a worker): (kind, where) → file name →
     bytes, where a sweep figure's ``where`` is its file name and a trial's is its run folder."""
-    from nnrun.report import figure_bytes
+    from nnrun.report import figure_bytes, render_plots
     from nnrun.report.sweep import draw_sweep_figure
-    from nnrun.sweep.worker import trial_plots
 
     drawings, rows, histories = job
     out: dict[tuple[str, str], dict[str, bytes]] = {}
@@ -376,7 +375,7 @@ def render_sweep_figures(job: tuple[list[Drawing], list, list]) -> dict[tuple[st
         if kind == "sweep":
             out[kind, where] = {where: figure_bytes(draw_sweep_figure(what, rows, histories))}
         else:
-            out[kind, where] = trial_plots(*what)
+            out[kind, where] = render_plots(*what)
     return out
 
 

@@ -61,29 +61,13 @@ def run_task(
             observer = ProgressEvents(task.id, emit, prune=prune)
             result = run_trial(experiment, observer=observer, should_stop=should_stop)
         if task.figures:  # the plots note early stopping, test score, hyperparameters, chance
-            result.plots = trial_plots(
-                task.config.name, result.history, result.metrics, task.config.to_yaml_dict(), result.preprocessing,
-                result.test_classes,
+            from nnrun.report import render_plots
+
+            config = task.config.to_yaml_dict()
+            result.plots = render_plots(
+                task.config.name, result.history, result.metrics, config, result.preprocessing, result.test_classes
             )
     return placed(result, where)
-
-
-def trial_plots(
-    name: str,
-    history: dict[str, list[float]],
-    metrics: dict[str, Any],
-    config: dict[str, Any],
-    preprocessing: dict[str, Any] | None,
-    classes: Any = None,
-) -> dict[str, bytes]:
-    """A trial's own PNGs by file name: its loss and accuracy curves, and its test set's confusion matrix
-    (``classes``, a :class:`~nnrun.evaluation.ClassReport`) for a classifier. Imports the plotting stack."""
-    from nnrun.report import render_plots
-    from nnrun.report.confusion import confusion_plots
-
-    plots = render_plots(name, history, metrics, config, preprocessing)
-    plots.update(confusion_plots(classes, f"{name} — test set"))
-    return plots
 
 
 def placed(result: TrialResult, where: Placement | None) -> TrialResult:
