@@ -387,6 +387,9 @@ def _read_json(path: Path, empty: dict | list) -> Any:
     return value if isinstance(value, (type(empty), dict)) else empty
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML's, 8× faster, when PyYAML has it
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     text = _text(path)
     if text is None:
@@ -397,8 +400,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise UnreadableFolderError(f"{path} is not valid YAML ({str(e).splitlines()[0]})") from None
     return value if isinstance(value, dict) else {}
 
-
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML's, 8× faster, when PyYAML has it
 
 
 def _folder_name(path: Path) -> str:
