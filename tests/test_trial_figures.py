@@ -153,3 +153,13 @@ def test_nnrun_plot_draws_a_trials_plots_later_confusion_matrix_included(tmp_pat
     assert result.exit_code == 0, result.output
     assert pngs(trial) == OWN
     assert "confusion_matrix.png" in result.output  # each file written is listed
+
+
+def test_nnrun_plot_says_when_a_trials_confusion_matrix_cannot_be_read(tmp_path):
+    folder, _ = sweep(tmp_path, "  trial_figures: none\n")
+    trial = folder / json.loads((folder / "manifest.json").read_text())["trials"][0]["folder"]
+    (trial / "confusion_matrix.csv").write_text("true \\ predicted,a,b\na,1,x\n")
+    result = runner.invoke(app, ["plot", str(trial)])
+    assert result.exit_code == 0, result.output
+    assert "is not a confusion matrix as nnrun writes it" in " ".join(result.output.split())
+    assert pngs(trial) == {"loss.png", "accuracy.png"}  # the curves are drawn all the same

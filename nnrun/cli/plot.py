@@ -113,6 +113,10 @@ def _run_figures(record: RunRecord, metric: str | None, out: Path | None) -> dic
         for m, file in names.items()
     }
     classes = read_class_report(record.path) if metric is None and not _is_file(folder) else None
+    table = record.path / "confusion_matrix.csv"
+    if classes is None and metric is None and table.is_file():
+        warn(f"{table} is not a confusion matrix as nnrun writes it (a header of class names, then one row of "
+             "counts per class); confusion_matrix.png is not drawn.")
     if classes is not None:  # a classifier's test set: its confusion matrix too (a sweep draws only its best's)
         from nnrun.report.confusion import confusion_figure
 
